@@ -1,0 +1,88 @@
+"""FCN-8s (Long et al., 2015) on a from-scratch VGG-style backbone.
+
+The backbone is SegNet's encoder pattern (conv3x3+BN+ReLU stacks, 2x2 max-pool)
+with a fifth stage, so features exist at strides 8, 16 and 32. Score maps at those
+strides are fused by learnable 2x, 2x and 8x transposed convs initialised to
+bilinear interpolation.
+"""
+from __future__ import annotations
+
+from typing import Any, Optional, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .._api import WeightsEnum, register_model
+from ._blocks import check_divisible, conv_bn_relu, conv_stack
+from ._builder import build
+
+__all__ = ["FCN8s", "FCN_Weights", "fcn"]
+
+
+def bilinear_upsampler(channels: int, factor: int) -> nn.ConvTranspose2d:
+    """Per-channel transposed conv that starts out as exact bilinear upsampling."""
+    k = 2 * factor
+    up = nn.ConvTranspose2d(channels, channels, k, stride=factor, padding=factor // 2, bias=False)
+    centre = (k - 1) / 2
+    ramp = 1 - (torch.arange(k, dtype=torch.float32) - centre).abs() / factor
+    kernel = ramp[:, None] * ramp[None, :]
+    with torch.no_grad():
+        up.weight.zero_()
+        for c in range(channels):
+            up.weight[c, c] = kernel
+    return up
+
+
+class FCN8s(nn.Module):
+    stride = 32
+
+    def __init__(
+        self,
+        num_classes: int = 3,
+        in_channels: int = 3,
+        widths: Sequence[int] = (64, 128, 256, 512, 512),
+        depths: Sequence[int] = (2, 2, 3, 3, 3),
+    ):
+        super().__init__()
+        if len(widths) != 5 or len(depths) != 5:
+            raise ValueError("FCN8s needs 5 stages (strides 2..32): widths and depths of length 5")
+        chans = (in_channels,) + tuple(widths)
+        self.stages = nn.ModuleList(
+            conv_stack([chans[i]] + [chans[i + 1]] * d) for i, d in enumerate(depths)
+        )
+        self.context = conv_bn_relu(widths[4], widths[4])  # stands in for VGG's fc6/fc7
+        self.score32 = nn.Conv2d(widths[4], num_classes, 1)
+        self.score16 = nn.Conv2d(widths[3], num_classes, 1)
+        self.score8 = nn.Conv2d(widths[2], num_classes, 1)
+        self.up32 = bilinear_upsampler(num_classes, 2)
+        self.up16 = bilinear_upsampler(num_classes, 2)
+        self.up8 = bilinear_upsampler(num_classes, 8)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_divisible(x, self.stride, "FCN8s")
+        feats = []
+        for stage in self.stages:
+            x = F.max_pool2d(stage(x), 2)
+            feats.append(x)
+        s8, s16, s32 = feats[2], feats[3], self.context(feats[4])
+        y = self.up32(self.score32(s32)) + self.score16(s16)
+        y = self.up16(y) + self.score8(s8)
+        return self.up8(y)
+
+
+class FCN_Weights(WeightsEnum):
+    """Published weights for :func:`fcn` (none yet)."""
+
+
+@register_model(weights_enum=FCN_Weights)
+def fcn(
+    *,
+    weights: Optional[FCN_Weights | str] = None,
+    progress: bool = True,
+    num_classes: Optional[int] = None,
+    in_channels: int = 3,
+    **kwargs: Any,
+) -> FCN8s:
+    """FCN-8s with a VGG16-shaped backbone trained from scratch (about 17 M params)."""
+    return build(FCN8s, FCN_Weights, weights, progress, num_classes, in_channels, **kwargs)

@@ -1,0 +1,103 @@
+"""SegNet and SegNet-DSC (depthwise-separable), after the seed articles.
+
+Input BatchNorm2d(3) in place of fixed normalisation; encoder 3->64->128->256->512
+with 2, 2, 3, 3 conv3x3+BN+ReLU per stage and max-pool with indices; a mirrored
+decoder that max-unpools with those indices.
+
+Difference from the published notebook: its last decoder layer ended in
+BatchNorm+ReLU, so its "logits" were non-negative and normalised. We measured
+that to stall training, so petzoo's last layer is a plain conv with bias
+producing raw logits.
+"""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import torch
+from torch import nn
+
+from .._api import WeightsEnum, register_model
+from ._blocks import DecoderStage, EncoderStage, check_divisible, conv_stack
+from ._builder import build
+
+__all__ = ["SegNet", "SegNet_Weights", "SegNetDSC_Weights", "segnet", "segnet_dsc"]
+
+_WIDTHS = (64, 128, 256, 512)
+_DEPTHS = (2, 2, 3, 3)
+
+
+class SegNet(nn.Module):
+    """SegNet encoder-decoder; ``separable=True`` gives SegNet-DSC."""
+
+    stride = 2 ** len(_WIDTHS)
+
+    def __init__(self, num_classes: int = 3, in_channels: int = 3, separable: bool = False):
+        super().__init__()
+        self.input_norm = nn.BatchNorm2d(in_channels)
+        chans = (in_channels,) + _WIDTHS
+        self.encoder = nn.ModuleList(
+            EncoderStage([chans[i]] + [chans[i + 1]] * d, separable)
+            for i, d in enumerate(_DEPTHS)
+        )
+        decoder = []
+        for i in reversed(range(1, len(_WIDTHS))):
+            decoder.append(DecoderStage([chans[i + 1]] * _DEPTHS[i] + [chans[i]], separable))
+        # Last stage: convs at 64 channels, then a plain conv to raw logits.
+        decoder.append(DecoderStage([chans[1]] * _DEPTHS[0], separable))
+        self.decoder = nn.ModuleList(decoder)
+        self.classifier = (
+            nn.Sequential(
+                nn.Conv2d(chans[1], chans[1], 3, padding=1, groups=chans[1], bias=False),
+                nn.Conv2d(chans[1], num_classes, 1),
+            )
+            if separable
+            else nn.Conv2d(chans[1], num_classes, 3, padding=1)
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_divisible(x, self.stride, type(self).__name__)
+        x = self.input_norm(x)
+        skips = []
+        for stage in self.encoder:
+            x, indices, size = stage(x)
+            skips.append((indices, size))
+        for stage, (indices, size) in zip(self.decoder, reversed(skips)):
+            x = stage(x, indices, size)
+        return self.classifier(x)
+
+
+class SegNet_Weights(WeightsEnum):
+    """Published weights for :func:`segnet` (none yet)."""
+
+
+class SegNetDSC_Weights(WeightsEnum):
+    """Published weights for :func:`segnet_dsc` (none yet)."""
+
+
+@register_model(weights_enum=SegNet_Weights)
+def segnet(
+    *,
+    weights: Optional[SegNet_Weights | str] = None,
+    progress: bool = True,
+    num_classes: Optional[int] = None,
+    in_channels: int = 3,
+    **kwargs: Any,
+) -> SegNet:
+    """SegNet (15.27 M params) with plain 3x3 convs."""
+    return build(SegNet, SegNet_Weights, weights, progress, num_classes, in_channels, **kwargs)
+
+
+@register_model(weights_enum=SegNetDSC_Weights)
+def segnet_dsc(
+    *,
+    weights: Optional[SegNetDSC_Weights | str] = None,
+    progress: bool = True,
+    num_classes: Optional[int] = None,
+    in_channels: int = 3,
+    **kwargs: Any,
+) -> SegNet:
+    """SegNet-DSC (1.75 M params): every 3x3 conv depthwise-separable."""
+    return build(
+        SegNet, SegNetDSC_Weights, weights, progress, num_classes, in_channels,
+        separable=True, **kwargs,
+    )

@@ -1,0 +1,98 @@
+"""ViT segmenter: timm VisionTransformer tokens -> per-patch linear head -> pixels.
+
+As in the seed's part 4: every patch token is mapped by one linear layer to the
+logits of its ``patch x patch`` pixels, which are put back in place with
+``pixel_shuffle``. The input size is fixed by the configuration (the position
+embedding is learnt for that grid; timm's ``dynamic_img_size`` is not used), and
+any other size is a ValueError.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, Optional
+
+import torch
+import torch.nn.functional as F
+from timm.models.vision_transformer import VisionTransformer
+from torch import nn
+
+from .._api import WeightsEnum, register_model
+from ._builder import build
+
+__all__ = ["ViTSeg", "ViTSeg_Weights", "vit_seg", "VIT_CONFIGS"]
+
+VIT_CONFIGS: Dict[str, Dict[str, int]] = {
+    # The seed article's model (86.3 M params): built and tested, no weights ship.
+    "seed": dict(image_size=128, patch_size=16, embed_dim=768, depth=12, num_heads=8),
+    # Small enough to train on a 2-core CPU; the configuration that gets weights.
+    "small": dict(image_size=128, patch_size=8, embed_dim=192, depth=6, num_heads=3),
+}
+
+
+class ViTSeg(nn.Module):
+    def __init__(
+        self,
+        num_classes: int = 3,
+        in_channels: int = 3,
+        image_size: int = 128,
+        patch_size: int = 8,
+        embed_dim: int = 192,
+        depth: int = 6,
+        num_heads: int = 3,
+        mlp_ratio: float = 4.0,
+        drop_path_rate: float = 0.0,
+    ):
+        super().__init__()
+        if image_size % patch_size:
+            raise ValueError(f"image_size {image_size} is not a multiple of patch_size {patch_size}")
+        self.image_size = image_size
+        self.patch_size = patch_size
+        self.encoder = VisionTransformer(
+            img_size=image_size,
+            patch_size=patch_size,
+            in_chans=in_channels,
+            num_classes=0,
+            global_pool="",
+            class_token=False,
+            embed_dim=embed_dim,
+            depth=depth,
+            num_heads=num_heads,
+            mlp_ratio=mlp_ratio,
+            drop_path_rate=drop_path_rate,
+        )
+        self.head = nn.Linear(embed_dim, patch_size * patch_size * num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 4 or tuple(x.shape[-2:]) != (self.image_size, self.image_size):
+            raise ValueError(
+                f"ViTSeg: expected input (N, C, {self.image_size}, {self.image_size}) "
+                f"(fixed by the configuration), got {tuple(x.shape)}"
+            )
+        tokens = self.head(self.encoder.forward_features(x))  # (N, L, p*p*C)
+        grid = self.image_size // self.patch_size
+        n = x.shape[0]
+        maps = tokens.transpose(1, 2).reshape(n, -1, grid, grid)
+        return F.pixel_shuffle(maps, self.patch_size)
+
+
+class ViTSeg_Weights(WeightsEnum):
+    """Published weights for :func:`vit_seg` (none yet)."""
+
+
+@register_model(weights_enum=ViTSeg_Weights)
+def vit_seg(
+    *,
+    weights: Optional[ViTSeg_Weights | str] = None,
+    progress: bool = True,
+    num_classes: Optional[int] = None,
+    in_channels: int = 3,
+    config: str = "small",
+    **kwargs: Any,
+) -> ViTSeg:
+    """ViT segmenter; ``config`` is "small" (CPU-trainable) or "seed" (86.3 M params).
+
+    Keyword arguments override single fields of the configuration.
+    """
+    if config not in VIT_CONFIGS:
+        raise ValueError(f"unknown vit_seg config {config!r}; choose from {sorted(VIT_CONFIGS)}")
+    kwargs = {**VIT_CONFIGS[config], **kwargs}
+    return build(ViTSeg, ViTSeg_Weights, weights, progress, num_classes, in_channels, **kwargs)

@@ -1,0 +1,106 @@
+"""Parameters and mult-adds of zoo models (torchinfo, cross-checked by FlopCounterMode)."""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+import torch
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+from ._api import get_model, list_models
+
+
+def num_params(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def _dummy(model: nn.Module, image_size: int, batch_size: int) -> torch.Tensor:
+    param = next(model.parameters())
+    return torch.zeros(batch_size, 3, image_size, image_size, dtype=param.dtype, device=param.device)
+
+
+def torchinfo_gmacs(model: nn.Module, image_size: int) -> float:
+    """Mult-adds per image (GMACs) as torchinfo counts them (layers, not attention matmuls)."""
+    import torchinfo
+
+    stats = torchinfo.summary(
+        model, input_size=(1, 3, image_size, image_size), verbose=0, mode="eval", device="cpu"
+    )
+    return stats.total_mult_adds / 1e9
+
+
+def flop_counter_gmacs(model: nn.Module, image_size: int) -> float:
+    """Mult-adds per image (GMACs) = FLOPs / 2 from torch.utils.flop_counter (sees attention)."""
+    was_training = model.training
+    model.eval()
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        model(_dummy(model, image_size, 1))
+    model.train(was_training)
+    return counter.get_total_flops() / 2e9
+
+
+def profile(model: nn.Module, image_size: int) -> Dict[str, float]:
+    """num_params, ``gmacs`` (what ``meta["_ops"]`` records) and both counters' GMACs.
+
+    ``gmacs`` is torchinfo's count, except for models with attention: torchinfo
+    counts a Linear over a token sequence once per sample (not per token) and
+    never sees the attention matmuls, so those use FlopCounterMode's count.
+    """
+    ti = torchinfo_gmacs(model, image_size)
+    fc = flop_counter_gmacs(model, image_size)
+    has_attention = any("Attention" in type(m).__name__ for m in model.modules())
+    return {
+        "num_params": num_params(model),
+        "gmacs": fc if has_attention else ti,
+        "gmacs_torchinfo": ti,
+        "gmacs_flop_counter": fc,
+    }
+
+
+def summary(name: str, image_size: int = 128, depth: int = 3, **kwargs: Any):
+    """Print and return torchinfo's layer table of a zoo model, as the seed articles show."""
+    import torchinfo
+
+    model = get_model(name, **kwargs)
+    try:
+        return torchinfo.summary(
+            model,
+            input_size=(1, 3, image_size, image_size),
+            depth=depth,
+            col_names=("output_size", "num_params", "mult_adds"),
+            mode="eval",
+            device="cpu",
+        )
+    except RuntimeError as err:  # torchinfo wraps the model's own error
+        if isinstance(err.__cause__, ValueError):
+            raise err.__cause__ from None
+        raise
+
+
+def model_table(image_size: int = 128, names: Optional[List[str]] = None) -> List[Dict[str, Any]]:
+    """One row per registered model (default kwargs): params and GMACs at ``image_size``."""
+    rows = []
+    for name in names or list_models():
+        model = get_model(name)
+        fixed = getattr(model, "image_size", None)
+        if fixed is not None and fixed != image_size:
+            rows.append({"model": name, "num_params": num_params(model), "gmacs": f"n/a (input fixed at {fixed})"})
+            continue
+        rows.append({"model": name, **profile(model, image_size)})
+    return rows
+
+
+def format_table(rows: List[Dict[str, Any]], columns: List[str]) -> str:
+    """Plain-text (Markdown) table of ``rows``; floats with 3 significant digits."""
+
+    def fmt(v: Any) -> str:
+        if isinstance(v, float):
+            return f"{v:.3g}" if abs(v) < 1000 else f"{v:,.0f}"
+        if isinstance(v, int):
+            return f"{v / 1e6:.2f} M" if v >= 10_000 else str(v)
+        return str(v)
+
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(fmt(r.get(c, "")) for c in columns) + " |" for r in rows]
+    return "\n".join(lines)

@@ -1,0 +1,89 @@
+"""The one resize/normalise definition used by training, evaluation and weights.
+
+Images are stretched to H x W (aspect not kept, as the shared dataset copy is),
+bilinear with antialias; masks use nearest. Then uint8 -> float in [0, 1] ->
+normalised by ``mean``/``std``.
+"""
+from __future__ import annotations
+
+from typing import Sequence, Tuple, Union
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+Size = Union[int, Sequence[int]]
+
+
+def as_hw(size: Size) -> Tuple[int, int]:
+    if isinstance(size, int):
+        return size, size
+    h, w = (int(s) for s in size)
+    return h, w
+
+
+def resize_image(image: torch.Tensor, size: Size) -> torch.Tensor:
+    """(…, C, H, W) uint8 or float image -> same dtype at ``size`` (bilinear, antialiased)."""
+    hw = as_hw(size)
+    if tuple(image.shape[-2:]) == hw:
+        return image
+    batch = image if image.dim() == 4 else image.unsqueeze(0)
+    out = F.interpolate(batch.float(), size=hw, mode="bilinear", antialias=True, align_corners=False)
+    if image.dtype == torch.uint8:
+        out = out.round_().clamp_(0, 255).to(torch.uint8)
+    return out if image.dim() == 4 else out.squeeze(0)
+
+
+def resize_mask(mask: torch.Tensor, size: Size) -> torch.Tensor:
+    """(…, H, W) integer mask -> ``size`` with nearest neighbour."""
+    hw = as_hw(size)
+    if tuple(mask.shape[-2:]) == hw:
+        return mask
+    lead = mask.shape[:-2]
+    flat = mask.reshape(-1, 1, *mask.shape[-2:]).float()
+    out = F.interpolate(flat, size=hw, mode="nearest-exact")
+    return out.to(mask.dtype).reshape(*lead, *hw)
+
+
+def to_tensor_image(image) -> torch.Tensor:
+    """PIL image / HWC numpy uint8 / CHW tensor -> CHW uint8 RGB tensor."""
+    if isinstance(image, torch.Tensor):
+        return image
+    arr = np.asarray(image.convert("RGB") if hasattr(image, "convert") else image)
+    if arr.ndim != 3 or arr.shape[2] != 3:
+        raise ValueError(f"expected an RGB image of shape (H, W, 3), got {arr.shape}")
+    return torch.from_numpy(np.ascontiguousarray(arr)).permute(2, 0, 1)
+
+
+class SegmentationPresetEval(nn.Module):
+    """Inference preprocessing of a petzoo weight: resize, scale, normalise."""
+
+    def __init__(self, size: Size, mean: Sequence[float] = IMAGENET_MEAN, std: Sequence[float] = IMAGENET_STD):
+        super().__init__()
+        self.size = as_hw(size)
+        self.mean = tuple(float(m) for m in mean)
+        self.std = tuple(float(s) for s in std)
+
+    def forward(self, image) -> torch.Tensor:
+        x = resize_image(to_tensor_image(image), self.size)
+        return normalize(x, self.mean, self.std)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(size={self.size}, mean={self.mean}, std={self.std})"
+
+    def describe(self) -> str:
+        return (
+            f"Images are stretched to {self.size[0]}x{self.size[1]} (bilinear, antialiased), "
+            f"scaled to [0, 1] and normalised with mean={self.mean}, std={self.std}."
+        )
+
+
+def normalize(image: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
+    """uint8 (…, 3, H, W) -> float normalised."""
+    x = image.float() / 255.0 if image.dtype == torch.uint8 else image.float()
+    shape = (-1, 1, 1)
+    return (x - torch.tensor(mean).view(shape)) / torch.tensor(std).view(shape)
