@@ -1,0 +1,165 @@
+"""Registry, weight enums and weight loading, with a weight file made here."""
+from __future__ import annotations
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+import petzoo
+from petzoo import Weights, WeightsEnum
+from petzoo.hub import HashMismatchError, WeightsNotFoundError, sha256_of
+from petzoo.models import SegNet
+from petzoo.models._builder import build
+from petzoo.profile import profile
+from petzoo.transforms import SegmentationPresetEval
+
+REQUIRED_META = {"categories", "num_params", "min_size", "_metrics", "_ops", "_file_size", "recipe", "license", "_docs"}
+
+
+def make_weights_enum(folder, model, image_size=64, revision=None):
+    """Write ``model`` as a petzoo weight folder and describe it in a fresh WeightsEnum."""
+    path = folder / "tmp_segnet_dsc" / "model.safetensors"
+    path.parent.mkdir(parents=True)
+    save_file(model.state_dict(), str(path))
+    stats = profile(model, image_size)
+    weights = Weights(
+        transforms=SegmentationPresetEval(image_size),
+        meta={
+            "categories": petzoo.CATEGORIES,
+            "num_params": stats["num_params"],
+            "min_size": (16, 16),
+            "_metrics": {},
+            "_ops": stats["gmacs"],
+            "_file_size": path.stat().st_size / 2**20,
+            "recipe": "made by tests/test_api.py",
+            "license": "CC-BY-SA-4.0",
+            "_docs": "test weight",
+            "image_size": image_size,
+        },
+        local_dir="tmp_segnet_dsc",
+        hub_repo="petzoo/tmp-segnet-dsc",
+        sha256=sha256_of(path),
+        size=path.stat().st_size,
+        revision=revision,
+    )
+    return WeightsEnum("TmpWeights", [("V1", weights), ("DEFAULT", weights)]), path
+
+
+@pytest.fixture
+def trained(tmp_path, monkeypatch):
+    monkeypatch.setenv("PETZOO_WEIGHTS_DIR", str(tmp_path))
+    torch.manual_seed(3)
+    model = petzoo.segnet_dsc().eval()
+    for m in model.modules():  # non-default buffers, so a strict load is visible
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-1, 1)
+    enum, path = make_weights_enum(tmp_path, model)
+    return model, enum, path
+
+
+def test_list_models_include_exclude():
+    assert petzoo.list_models(include="segnet*") == ["segnet", "segnet_dsc"]
+    assert petzoo.list_models(exclude=["segnet*", "vit*"]) == ["fcn", "unet"]
+    assert petzoo.list_models(include=["u*", "f*"]) == ["fcn", "unet"]
+
+
+def test_get_model_and_builder():
+    assert petzoo.get_model_builder("segnet_dsc") is petzoo.segnet_dsc
+    assert isinstance(petzoo.get_model("segnet_dsc"), SegNet)
+    with pytest.raises(ValueError, match="unknown model 'nope'"):
+        petzoo.get_model("nope")
+
+
+def test_get_model_weights_by_name_and_builder():
+    assert petzoo.get_model_weights("unet") is petzoo.UNet_Weights
+    assert petzoo.get_model_weights(petzoo.segnet_dsc) is petzoo.SegNetDSC_Weights
+
+
+def test_register_model_refuses_duplicates():
+    with pytest.raises(ValueError, match="already registered"):
+        petzoo.register_model("unet")(lambda **kw: None)
+
+
+def test_builders_are_keyword_only():
+    with pytest.raises(TypeError):
+        petzoo.segnet_dsc(None)
+
+
+def test_no_published_weights_gives_a_clear_error():
+    with pytest.raises(ValueError, match="available: none published yet"):
+        petzoo.segnet_dsc(weights="DEFAULT")
+
+
+def test_verify_accepts_member_default_name_and_qualified_name(trained):
+    _, enum, _ = trained
+    assert enum.verify(None) is None
+    assert enum.verify(enum.V1) is enum.V1
+    assert enum.verify("DEFAULT") is enum.V1
+    assert enum.verify("V1") is enum.V1
+    assert enum.verify("TmpWeights.V1") is enum.V1
+    with pytest.raises(ValueError, match="do not belong"):
+        enum.verify("SegNet_Weights.V1")
+    with pytest.raises(ValueError, match="unknown weights 'V9'"):
+        enum.verify("V9")
+    with pytest.raises(TypeError):
+        enum.verify(3)
+
+
+def test_weights_attributes_read_through_the_member(trained):
+    _, enum, _ = trained
+    w = enum.DEFAULT
+    assert w.meta["categories"] == ["pet", "background", "border"]
+    assert w.url == "https://huggingface.co/petzoo/tmp-segnet-dsc/resolve/main/model.safetensors"
+    assert not w.pushed
+    assert isinstance(w.transforms, SegmentationPresetEval)
+
+
+def test_builder_loads_a_weight_file_strictly(trained):
+    model, enum, _ = trained
+    loaded = build(SegNet, enum, "DEFAULT", True, None, 3, separable=True).eval()
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        assert torch.equal(loaded(x), model(x))
+
+
+def test_num_classes_conflicting_with_weights_is_an_error(trained):
+    _, enum, _ = trained
+    with pytest.raises(ValueError, match="num_classes=5 conflicts"):
+        build(SegNet, enum, "DEFAULT", True, 5, 3, separable=True)
+
+
+def test_tracked_file_with_wrong_hash_is_reported_not_deleted(trained):
+    _, enum, path = trained
+    path.write_bytes(path.read_bytes()[:-1] + b"\x00")
+    with pytest.raises(HashMismatchError, match="sha256 is"):
+        enum.DEFAULT.get_state_dict()
+    assert path.exists()
+
+
+def test_unpublished_missing_weight_says_so(trained):
+    _, enum, path = trained
+    path.unlink()
+    with pytest.raises(WeightsNotFoundError, match="not published on the Hugging Face Hub yet"):
+        enum.DEFAULT.get_state_dict()
+
+
+def test_weight_meta_schema_matches_the_model(trained):
+    _, enum, _ = trained
+    check_meta(enum.DEFAULT, build(SegNet, enum, "DEFAULT", True, None, 3, separable=True))
+
+
+def check_meta(weights, model):
+    meta = weights.meta
+    assert REQUIRED_META <= set(meta), REQUIRED_META - set(meta)
+    assert meta["categories"] == petzoo.CATEGORIES
+    stats = profile(model, meta["image_size"])
+    assert meta["num_params"] == stats["num_params"]
+    assert meta["_ops"] == pytest.approx(stats["gmacs"], rel=1e-3)
+
+
+@pytest.mark.parametrize("name", petzoo.list_models())
+def test_every_published_weight_meets_the_schema(name):
+    enum = petzoo.get_model_weights(name)
+    for member in enum:
+        check_meta(member, petzoo.get_model(name, weights=member))
+        assert petzoo.get_weight(f"{enum.__name__}.{member.name}") is member
