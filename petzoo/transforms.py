@@ -1,7 +1,7 @@
 """The one resize/normalise definition used by training, evaluation and weights.
 
 Images are stretched to H x W (aspect not kept, as the shared dataset copy is),
-bilinear with antialias; masks use nearest. Then uint8 -> float in [0, 1] ->
+bilinear with antialias (or nearest, as the seed recipe did); masks use nearest. Then uint8 -> float in [0, 1] ->
 normalised by ``mean``/``std``.
 """
 from __future__ import annotations
@@ -26,13 +26,24 @@ def as_hw(size: Size) -> Tuple[int, int]:
     return h, w
 
 
-def resize_image(image: torch.Tensor, size: Size) -> torch.Tensor:
-    """(…, C, H, W) uint8 or float image -> same dtype at ``size`` (bilinear, antialiased)."""
+INTERPOLATIONS = ("bilinear", "nearest")
+
+
+def resize_image(image: torch.Tensor, size: Size, interpolation: str = "bilinear") -> torch.Tensor:
+    """(…, C, H, W) uint8 or float image -> same dtype at ``size``.
+
+    ``interpolation`` is "bilinear" (antialiased) or "nearest".
+    """
     hw = as_hw(size)
+    if interpolation not in INTERPOLATIONS:
+        raise ValueError(f"interpolation must be one of {INTERPOLATIONS}, got {interpolation!r}")
     if tuple(image.shape[-2:]) == hw:
         return image
     batch = image if image.dim() == 4 else image.unsqueeze(0)
-    out = F.interpolate(batch.float(), size=hw, mode="bilinear", antialias=True, align_corners=False)
+    if interpolation == "nearest":
+        out = F.interpolate(batch.float(), size=hw, mode="nearest-exact")
+    else:
+        out = F.interpolate(batch.float(), size=hw, mode="bilinear", antialias=True, align_corners=False)
     if image.dtype == torch.uint8:
         out = out.round_().clamp_(0, 255).to(torch.uint8)
     return out if image.dim() == 4 else out.squeeze(0)
@@ -62,22 +73,32 @@ def to_tensor_image(image) -> torch.Tensor:
 class SegmentationPresetEval(nn.Module):
     """Inference preprocessing of a petzoo weight: resize, scale, normalise."""
 
-    def __init__(self, size: Size, mean: Sequence[float] = IMAGENET_MEAN, std: Sequence[float] = IMAGENET_STD):
+    def __init__(
+        self,
+        size: Size,
+        mean: Sequence[float] = IMAGENET_MEAN,
+        std: Sequence[float] = IMAGENET_STD,
+        interpolation: str = "bilinear",
+    ):
         super().__init__()
         self.size = as_hw(size)
+        self.interpolation = interpolation
         self.mean = tuple(float(m) for m in mean)
         self.std = tuple(float(s) for s in std)
 
     def forward(self, image) -> torch.Tensor:
-        x = resize_image(to_tensor_image(image), self.size)
+        x = resize_image(to_tensor_image(image), self.size, self.interpolation)
         return normalize(x, self.mean, self.std)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(size={self.size}, mean={self.mean}, std={self.std})"
+        return (
+            f"{type(self).__name__}(size={self.size}, mean={self.mean}, std={self.std}, "
+            f"interpolation={self.interpolation!r})"
+        )
 
     def describe(self) -> str:
         return (
-            f"Images are stretched to {self.size[0]}x{self.size[1]} (bilinear, antialiased), "
+            f"Images are stretched to {self.size[0]}x{self.size[1]} ({self.interpolation}), "
             f"scaled to [0, 1] and normalised with mean={self.mean}, std={self.std}."
         )
 

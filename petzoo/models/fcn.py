@@ -41,7 +41,7 @@ class FCN8s(nn.Module):
         self,
         num_classes: int = 3,
         in_channels: int = 3,
-        widths: Sequence[int] = (64, 128, 256, 512, 512),
+        widths: Sequence[int] = (32, 64, 128, 256, 512),
         depths: Sequence[int] = (2, 2, 3, 3, 3),
     ):
         super().__init__()
@@ -84,5 +84,5 @@ def fcn(
     in_channels: int = 3,
     **kwargs: Any,
 ) -> FCN8s:
-    """FCN-8s with a VGG16-shaped backbone trained from scratch (about 17 M params)."""
+    """FCN-8s on a from-scratch VGG-style backbone at half VGG16 width (about 10 M params)."""
     return build(FCN8s, FCN_Weights, weights, progress, num_classes, in_channels, **kwargs)

@@ -1,0 +1,143 @@
+"""Oxford-IIIT Pet segmentation data (standard layout), read from outside the repo."""
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Callable, List, Optional, Tuple, Union
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+
+from ._api import CATEGORIES
+
+DATA_ENV = "PETZOO_DATA"
+#: Breeds held out in the shared copy (``annotations/other_breeds.txt``): never train on them.
+HELD_OUT_BREEDS = ("British_Shorthair", "Maine_Coon", "great_pyrenees", "Bengal", "Bombay")
+
+
+def default_root() -> Path:
+    """``$PETZOO_DATA``, else ``../shared/data/oxford-iiit-pet`` beside this source checkout."""
+    env = os.environ.get(DATA_ENV)
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "oxford-iiit-pet"
+
+
+def resolve_root(root: Union[str, Path, None]) -> Path:
+    path = Path(root) if root is not None else default_root()
+    if not (path / "annotations").is_dir() or not (path / "images").is_dir():
+        raise FileNotFoundError(
+            f"Oxford-IIIT Pet not found at {path} (expected images/ and annotations/ there). "
+            f"Pass root=..., or set ${DATA_ENV} to the folder holding images/ and annotations/."
+        )
+    return path
+
+
+def read_image(path: Path) -> np.ndarray:
+    """(H, W, 3) uint8 RGB; a clear error naming the file if it is missing or unreadable."""
+    try:
+        with Image.open(path) as im:
+            return np.array(im.convert("RGB"))
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path}: image file is missing") from None
+    except (UnidentifiedImageError, OSError, SyntaxError) as err:
+        raise ValueError(f"{path}: not a readable image ({err})") from None
+
+
+def read_trimap(path: Path) -> np.ndarray:
+    """(H, W) uint8 class ids: trimap 1 pet, 2 background, 3 border -> 0, 1, 2."""
+    try:
+        with Image.open(path) as im:
+            trimap = np.array(im)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path}: trimap file is missing") from None
+    except (UnidentifiedImageError, OSError, SyntaxError) as err:
+        raise ValueError(f"{path}: not a readable trimap PNG ({err})") from None
+    if trimap.ndim != 2:
+        raise ValueError(f"{path}: trimap must be single-channel, got shape {trimap.shape}")
+    values = np.unique(trimap)
+    if not set(values.tolist()) <= {1, 2, 3}:
+        raise ValueError(f"{path}: trimap values must be 1, 2 or 3, found {values.tolist()}")
+    return (trimap - 1).astype(np.uint8)
+
+
+def read_list(path: Path) -> List[str]:
+    """Stems from an Oxford list file (``stem class species breed`` lines, ``#`` comments)."""
+    if not path.is_file():
+        raise FileNotFoundError(f"split list {path} does not exist")
+    stems = []
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            stems.append(line.split()[0])
+    return stems
+
+
+class OxfordIIITPet(torch.utils.data.Dataset):
+    """Labeled split of Oxford-IIIT Pet: items are (image uint8 (3,H,W), mask int64 (H,W)).
+
+    ``split`` names ``annotations/<split>.txt`` ("trainval", "test", "other_breeds", ...).
+    ``transforms(image, mask)`` is applied to each item when given. Images keep their
+    own size here; resizing is the transforms' job (see :mod:`petzoo.transforms`).
+    """
+
+    categories = CATEGORIES
+
+    def __init__(
+        self,
+        root: Union[str, Path, None] = None,
+        split: str = "trainval",
+        transforms: Optional[Callable] = None,
+    ):
+        self.root = resolve_root(root)
+        self.split = split
+        list_file = self.root / "annotations" / f"{split}.txt"
+        if not list_file.is_file():
+            found = sorted(p.stem for p in (self.root / "annotations").glob("*.txt"))
+            raise ValueError(f"unknown split {split!r}: {list_file} does not exist; found {found}")
+        self.stems = read_list(list_file)
+        self.transforms = transforms
+        for stem in self.stems:
+            for path in (self.image_path(stem), self.trimap_path(stem)):
+                if not path.is_file():
+                    raise FileNotFoundError(f"{path}: listed in {list_file} but missing")
+
+    def image_path(self, stem: str) -> Path:
+        return self.root / "images" / f"{stem}.jpg"
+
+    def trimap_path(self, stem: str) -> Path:
+        return self.root / "annotations" / "trimaps" / f"{stem}.png"
+
+    def __len__(self) -> int:
+        return len(self.stems)
+
+    def load(self, index: int) -> Tuple[np.ndarray, np.ndarray]:
+        """Raw (H, W, 3) uint8 image and (H, W) uint8 class mask at the file's size."""
+        stem = self.stems[index]
+        image = read_image(self.image_path(stem))
+        mask = read_trimap(self.trimap_path(stem))
+        if image.shape[:2] != mask.shape:
+            raise ValueError(
+                f"{self.image_path(stem)} is {image.shape[1]}x{image.shape[0]} but its trimap "
+                f"{self.trimap_path(stem)} is {mask.shape[1]}x{mask.shape[0]}"
+            )
+        return image, mask
+
+    def __getitem__(self, index: int):
+        image, mask = self.load(index)
+        image_t = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)
+        mask_t = torch.from_numpy(mask.astype(np.int64))
+        if self.transforms is not None:
+            return self.transforms(image_t, mask_t)
+        return image_t, mask_t
+
+    def fingerprint(self) -> str:
+        """sha256 over the list and every listed image and trimap's bytes."""
+        digest = hashlib.sha256(self.split.encode())
+        for stem in self.stems:
+            digest.update(stem.encode())
+            for path in (self.image_path(stem), self.trimap_path(stem)):
+                digest.update(path.read_bytes())
+        return digest.hexdigest()

@@ -1,0 +1,106 @@
+"""Training and evaluation loops shared by the reference scripts and the API."""
+from __future__ import annotations
+
+import contextlib
+from typing import Callable, Dict, Iterable, Optional, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+from .datasets import OxfordIIITPet
+from .metrics import ConfusionMatrix
+from .transforms import normalize, resize_image, resize_mask
+
+
+def autocast(device: torch.device, enabled: bool):
+    """bfloat16 autocast on CPU and CUDA when ``enabled`` (no loss scaling needed)."""
+    if not enabled:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+
+
+def train_one_epoch(
+    model: nn.Module,
+    loader: Iterable,
+    criterion: Callable,
+    optimizer: torch.optim.Optimizer,
+    device: torch.device,
+    scheduler: Optional[torch.optim.lr_scheduler.LRScheduler] = None,
+    amp: bool = False,
+    channels_last: bool = False,
+    progress: bool = True,
+    desc: str = "train",
+) -> Dict[str, float]:
+    """One pass over ``loader``; the scheduler (if any) steps per iteration."""
+    model.train()
+    total, count = torch.zeros((), device=device), 0
+    for images, masks in tqdm(loader, desc=desc, disable=not progress, leave=False):
+        images = images.to(device, non_blocking=True)
+        if channels_last:
+            images = images.contiguous(memory_format=torch.channels_last)
+        masks = masks.to(device, non_blocking=True)
+        with autocast(device, amp):
+            loss = criterion(model(images).float(), masks)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
+        total += loss.detach() * len(images)
+        count += len(images)
+    return {"loss": float(total) / max(count, 1), "lr": optimizer.param_groups[0]["lr"]}
+
+
+@torch.inference_mode()
+def evaluate_tensors(
+    model: nn.Module,
+    loader: Iterable,
+    device: torch.device,
+    num_classes: int,
+    amp: bool = False,
+    channels_last: bool = False,
+) -> ConfusionMatrix:
+    """Confusion matrix at the model's resolution over (image, mask) batches."""
+    model.eval()
+    cm = ConfusionMatrix(num_classes)
+    for images, masks in loader:
+        images = images.to(device)
+        if channels_last:
+            images = images.contiguous(memory_format=torch.channels_last)
+        with autocast(device, amp):
+            logits = model(images)
+        cm.update(logits.argmax(1).cpu(), masks)
+    return cm
+
+
+@torch.inference_mode()
+def evaluate_dataset(
+    model: nn.Module,
+    dataset: OxfordIIITPet,
+    size: Sequence[int],
+    mean: Sequence[float],
+    std: Sequence[float],
+    device: torch.device,
+    interpolation: str = "bilinear",
+    batch_size: int = 16,
+    num_classes: int = 3,
+    progress: bool = True,
+) -> Dict[str, Dict[str, object]]:
+    """Metrics at the model's resolution and at each label's own resolution.
+
+    Label resolution: logits are upsampled bilinearly to the trimap's size, then
+    argmax. Works with images of varying sizes (the full dataset's).
+    """
+    model.eval()
+    at_model, at_label = ConfusionMatrix(num_classes), ConfusionMatrix(num_classes)
+    for start in tqdm(range(0, len(dataset), batch_size), desc=f"eval {dataset.split}", disable=not progress, leave=False):
+        items = [dataset[i] for i in range(start, min(start + batch_size, len(dataset)))]
+        x = torch.stack([normalize(resize_image(img, size, interpolation), mean, std) for img, _ in items])
+        logits = model(x.to(device)).float().cpu()
+        for logit, (_, mask) in zip(logits, items):
+            at_model.update(logit.argmax(0)[None], resize_mask(mask, size)[None])
+            up = F.interpolate(logit[None], size=mask.shape[-2:], mode="bilinear", align_corners=False)
+            at_label.update(up.argmax(1), mask[None])
+    return {"model_resolution": at_model.compute(), "label_resolution": at_label.compute()}

@@ -1,0 +1,89 @@
+"""Named training recipes and a runner that launches several train.py runs at once.
+
+Validation stage (recipe choice, never looks at test):
+    python train_reference/recipes.py val --out runs/val
+Final stage (all of trainval, then test + other_breeds evaluated once):
+    python train_reference/recipes.py final --out runs/final [--models segnet_dsc unet]
+Print the exact commands without running them:
+    python train_reference/recipes.py final --out runs/final --dry-run
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List
+
+HERE = Path(__file__).resolve().parent
+
+_CNN = (
+    "--opt adamw --lr 2e-3 --weight-decay 1e-4 --lr-scheduler cosine --warmup-epochs 2 "
+    "--batch-size 16 --aug rich --image-size 128 --epochs 80"
+)
+_VIT = (
+    "--opt adamw --lr 1e-3 --weight-decay 0.05 --lr-scheduler cosine --warmup-epochs 5 "
+    "--batch-size 16 --aug rich --image-size 128 --epochs 150"
+)
+MODELS = ["fcn", "segnet", "segnet_dsc", "unet", "vit_seg"]
+
+#: Candidate recipes per model, compared on a 10 % validation split of trainval.
+CANDIDATES: Dict[str, Dict[str, str]] = {
+    m: {"ce": f"{_VIT if m == 'vit_seg' else _CNN} --loss ce",
+        "ce_dice": f"{_VIT if m == 'vit_seg' else _CNN} --loss ce+dice"}
+    for m in MODELS
+}
+
+#: The recipe chosen for each published weight (from the validation stage's metrics).
+FINAL: Dict[str, str] = {m: "ce_dice" for m in MODELS}
+
+
+def commands(stage: str, out: Path, models: List[str], extra: str) -> Dict[str, List[str]]:
+    cmds = {}
+    for model in models:
+        names = CANDIDATES[model] if stage == "val" else {FINAL[model]: CANDIDATES[model][FINAL[model]]}
+        for name, recipe in names.items():
+            run = out / f"{model}_{name}"
+            split = "--val-split 0.1 --test-splits ''" if stage == "val" else ""
+            line = f"{sys.executable} {HERE / 'train.py'} --model {model} {recipe} {split} --output-dir {run} --no-progress {extra}"
+            cmds[run.name] = shlex.split(line)
+    return cmds
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("stage", choices=["val", "final"])
+    p.add_argument("--out", required=True, type=Path)
+    p.add_argument("--models", nargs="+", default=MODELS, choices=MODELS)
+    p.add_argument("--extra", default="", help="appended to every train.py command (e.g. '--time-budget 90')")
+    p.add_argument("--jobs", type=int, default=1, help="runs at once")
+    p.add_argument("--dry-run", action="store_true")
+    args = p.parse_args()
+    cmds = commands(args.stage, args.out, args.models, args.extra)
+    if args.dry_run:
+        for cmd in cmds.values():
+            print(shlex.join(cmd))
+        return 0
+    args.out.mkdir(parents=True, exist_ok=True)
+    pending, running, failed = list(cmds.items()), {}, []
+    while pending or running:
+        while pending and len(running) < args.jobs:
+            name, cmd = pending.pop(0)
+            log = open(args.out / f"{name}.log", "w")
+            running[name] = (subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy()), log)
+        for name, (proc, log) in list(running.items()):
+            if proc.poll() is not None:
+                log.close()
+                del running[name]
+                print(f"{name}: exit {proc.returncode}", flush=True)
+                if proc.returncode:
+                    failed.append(name)
+        time.sleep(1)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,342 @@
+"""Reference training / evaluation script for petzoo models.
+
+Single process:  python train_reference/train.py --model segnet_dsc --epochs 20 --output-dir runs/x
+Several (DDP):   torchrun --nproc-per-node 2 train_reference/train.py ...   (gloo on CPU, nccl on GPU)
+Evaluate only:   python train_reference/train.py --model segnet_dsc --test-only --weights runs/x/best.safetensors
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from safetensors.torch import load_file, save_file
+
+import petzoo
+from petzoo.data import AUGMENTATIONS, TensorSegmentationSet, build_augmentation, resized_split
+from petzoo.datasets import OxfordIIITPet
+from petzoo.engine import evaluate_dataset, evaluate_tensors, train_one_epoch
+from petzoo.losses import build_loss
+from petzoo.transforms import IMAGENET_MEAN, IMAGENET_STD, INTERPOLATIONS
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def get_args_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", required=True, choices=petzoo.list_models())
+    p.add_argument("--model-kwargs", default="{}", help='JSON keyword arguments of the builder, e.g. \'{"width": 32}\'')
+    p.add_argument("--data-path", default=None, help="Oxford-IIIT Pet root (default $PETZOO_DATA or ../shared/...)")
+    p.add_argument("--train-split", default="trainval")
+    p.add_argument("--test-splits", default="test,other_breeds", help="comma list evaluated after training / with --test-only")
+    p.add_argument("--val-split", type=float, default=0.0, help="fraction of the train split held out for validation")
+    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--batch-size", type=int, default=16, help="per process")
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--opt", default="adam", choices=["sgd", "adam", "adamw"])
+    p.add_argument("--momentum", type=float, default=0.9)
+    p.add_argument("--weight-decay", type=float, default=0.0)
+    p.add_argument("--lr-scheduler", default="none", choices=["none", "cosine", "poly"])
+    p.add_argument("--warmup-epochs", type=float, default=0.0)
+    p.add_argument("--loss", default="ce", help='"ce", "ce+dice", "ce:1,iou:0.5", ... (see petzoo.losses)')
+    p.add_argument("--class-weights", default=None, help="comma list of 3 CE weights (pet,background,border)")
+    p.add_argument("--image-size", type=int, default=128)
+    p.add_argument(
+        "--progressive", default=None,
+        help='epochs per size, e.g. "64:8,96:4,128:4" (overrides --image-size/--epochs; last size is the final one)',
+    )
+    p.add_argument("--interpolation", default="bilinear", choices=INTERPOLATIONS, help="image resize")
+    p.add_argument("--aug", default="basic", choices=AUGMENTATIONS)
+    p.add_argument("--channels-last", action="store_true")
+    p.add_argument("--amp", action="store_true", help="bfloat16 autocast")
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--workers", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--deterministic", action="store_true", help="deterministic algorithms (bit-reproducible)")
+    p.add_argument("--sync-bn", action="store_true", help="SyncBatchNorm under DDP")
+    p.add_argument("--output-dir", default=None, help="run folder (config.json, metrics.jsonl, last.pt, best.safetensors)")
+    p.add_argument("--resume", default=None, help="a last.pt to continue from")
+    p.add_argument("--time-budget", type=float, default=None, help="minutes; stop cleanly before exceeding it")
+    p.add_argument("--test-only", action="store_true")
+    p.add_argument("--weights", default=None, help="safetensors file or 'Enum.NAME' for --test-only")
+    p.add_argument("--eval-batch-size", type=int, default=32)
+    p.add_argument("--no-progress", action="store_true")
+    return p
+
+
+def parse_schedule(args) -> list[tuple[int, int]]:
+    """[(image_size, epochs), ...] from --progressive or --image-size/--epochs."""
+    if not args.progressive:
+        return [(args.image_size, args.epochs)]
+    phases = []
+    for part in args.progressive.split(","):
+        try:
+            size, epochs = (int(v) for v in part.split(":"))
+        except ValueError:
+            raise SystemExit(f"--progressive: {part!r} is not SIZE:EPOCHS (e.g. 64:8)") from None
+        phases.append((size, epochs))
+    return phases
+
+
+def atomic_write(path: Path, write) -> None:
+    """Call ``write(tmp_path)`` then rename onto ``path`` (no half-written files)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_json(path: Path, obj) -> None:
+    atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(obj, indent=2) + "\n"))
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def git_commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True)
+        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=REPO, capture_output=True, text=True).stdout
+        return out.stdout.strip() + ("-dirty" if dirty.strip() else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def init_distributed(args):
+    """(rank, world_size, device) from torchrun's environment; plain values otherwise."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1:
+        rank, local = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
+        if args.device.startswith("cuda"):
+            torch.cuda.set_device(local)
+            device = torch.device("cuda", local)
+        else:
+            device = torch.device(args.device)
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+        return rank, world, device
+    return 0, 1, torch.device(args.device)
+
+
+def build_optimizer(args, params):
+    if args.opt == "sgd":
+        return torch.optim.SGD(params, lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay)
+    cls = torch.optim.AdamW if args.opt == "adamw" else torch.optim.Adam
+    return cls(params, lr=args.lr, weight_decay=args.weight_decay)
+
+
+def build_scheduler(args, optimizer, total_iters: int, iters_per_epoch: int):
+    if args.lr_scheduler == "none" and not args.warmup_epochs:
+        return None
+    warmup = int(args.warmup_epochs * iters_per_epoch)
+
+    def factor(it: int) -> float:
+        if it < warmup:
+            return (it + 1) / warmup
+        t = (it - warmup) / max(1, total_iters - warmup)
+        if args.lr_scheduler == "cosine":
+            return 0.5 * (1 + math.cos(math.pi * t))
+        if args.lr_scheduler == "poly":
+            return (1 - t) ** 0.9
+        return 1.0
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def split_indices(n: int, val_fraction: float, seed: int):
+    """Deterministic (train, val) index lists carved from one split."""
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed)).tolist()
+    n_val = int(round(n * val_fraction))
+    return sorted(order[n_val:]), sorted(order[:n_val])
+
+
+def unwrap(model):
+    return model.module if hasattr(model, "module") else model
+
+
+def evaluate_splits(args, model, size, device, progress) -> dict:
+    results = {}
+    for split in [s for s in args.test_splits.split(",") if s]:
+        ds = OxfordIIITPet(args.data_path, split)
+        results[split] = evaluate_dataset(
+            unwrap(model), ds, (size, size), IMAGENET_MEAN, IMAGENET_STD, device,
+            interpolation=args.interpolation, batch_size=args.eval_batch_size, progress=progress,
+        )
+        m = results[split]["label_resolution"]
+        print(
+            f"{split}: pixel_acc {m['pixel_acc']:.4f}  miou {m['miou']:.4f}  seed_iou {m['seed_iou']:.4f}"
+            f"  (label resolution; {len(ds)} images)",
+            flush=True,
+        )
+    return results
+
+
+def load_weights_arg(args, model) -> None:
+    if args.weights is None:
+        raise SystemExit("--test-only needs --weights (a .safetensors file or 'Enum.NAME')")
+    if Path(args.weights).is_file():
+        state = {k: v.float() if v.is_floating_point() else v for k, v in load_file(args.weights).items()}
+    else:
+        state = petzoo.get_weight(args.weights).get_state_dict()
+    model.load_state_dict(state, strict=True)
+
+
+def main(args) -> dict:
+    rank, world, device = init_distributed(args)
+    is_main = rank == 0
+    progress = is_main and not args.no_progress
+    if args.deterministic:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.use_deterministic_algorithms(True)
+        torch.backends.cudnn.benchmark = False
+    model_kwargs = json.loads(args.model_kwargs)
+    seed_everything(args.seed)
+    model = petzoo.get_model(args.model, **model_kwargs).to(device)
+    schedule = parse_schedule(args)
+    final_size = schedule[-1][0]
+
+    if args.test_only:
+        load_weights_arg(args, model)
+        results = evaluate_splits(args, model, final_size, device, progress)
+        if args.output_dir and is_main:
+            out = Path(args.output_dir)
+            out.mkdir(parents=True, exist_ok=True)
+            write_json(out / "eval.json", {"weights": args.weights, "image_size": final_size, "results": results})
+        return results
+
+    if args.sync_bn and world > 1:
+        model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    if args.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    train_model = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
+
+    full = OxfordIIITPet(args.data_path, args.train_split)
+    train_idx, val_idx = split_indices(len(full), args.val_split, args.seed)
+    class_weights = [float(v) for v in args.class_weights.split(",")] if args.class_weights else None
+    criterion = build_loss(args.loss, class_weights).to(device)
+    optimizer = build_optimizer(args, model.parameters())
+    iters = [math.ceil(len(train_idx) / world / args.batch_size) * e for _, e in schedule]
+    scheduler = build_scheduler(args, optimizer, sum(iters), iters[0] // max(schedule[0][1], 1))
+
+    out = Path(args.output_dir) if args.output_dir else None
+    start_epoch, best = 0, -1.0
+    if args.resume:
+        ckpt = torch.load(args.resume, map_location="cpu", weights_only=False)
+        model.load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        if scheduler is not None:
+            scheduler.load_state_dict(ckpt["scheduler"])
+        start_epoch, best = ckpt["epoch"] + 1, ckpt["best"]
+    if out and is_main:
+        out.mkdir(parents=True, exist_ok=True)
+        config = {
+            "command": " ".join([Path(sys.executable).name, *sys.argv]),
+            "args": vars(args),
+            "git_commit": git_commit(),
+            "dataset_fingerprint": full.fingerprint(),
+            "train_size": len(train_idx),
+            "val_size": len(val_idx),
+            "world_size": world,
+            "device": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu",
+            "torch": torch.__version__,
+            "threads": torch.get_num_threads(),
+        }
+        write_json(out / "config.json", config)
+
+    epochs_done, t_start = start_epoch, time.time()
+    epoch_seconds = 0.0
+    epoch = 0
+    for size, n_epochs in schedule:
+        images, masks = resized_split(full, size, args.interpolation, progress=progress)
+        augment = build_augmentation(args.aug)
+        train_set = TensorSegmentationSet(images[train_idx], masks[train_idx], augment)
+        val_set = TensorSegmentationSet(images[val_idx], masks[val_idx]) if val_idx else None
+        sampler = torch.utils.data.DistributedSampler(train_set, world, rank, shuffle=True, seed=args.seed, drop_last=True)
+        loader = torch.utils.data.DataLoader(
+            train_set, batch_size=args.batch_size, sampler=sampler, num_workers=args.workers, drop_last=True,
+            pin_memory=device.type == "cuda",
+        )
+        for _ in range(n_epochs):
+            if epoch < start_epoch:
+                epoch += 1
+                continue
+            if args.time_budget and (time.time() - t_start + epoch_seconds) / 60 > args.time_budget:
+                if is_main:
+                    print(f"time budget of {args.time_budget} min reached before epoch {epoch}; stopping", flush=True)
+                break
+            t0 = time.time()
+            seed_everything(args.seed * 1000 + epoch + rank * 7919)
+            if augment is not None:
+                augment.set_random_seed(args.seed * 1000 + epoch + rank * 7919)
+            sampler.set_epoch(epoch)
+            stats = train_one_epoch(
+                train_model, loader, criterion, optimizer, device, scheduler, args.amp, args.channels_last,
+                progress, desc=f"epoch {epoch} @{size}px",
+            )
+            row = {"epoch": epoch, "image_size": size, **stats}
+            if val_set is not None:
+                vl = torch.utils.data.DataLoader(val_set, batch_size=args.eval_batch_size)
+                cm = evaluate_tensors(model, vl, device, 3, args.amp, args.channels_last)
+                m = cm.compute()
+                row["val"] = {k: m[k] for k in ("pixel_acc", "miou", "seed_iou")}
+            epoch_seconds = time.time() - t0
+            row["seconds"] = round(epoch_seconds, 2)
+            score = row["val"]["miou"] if val_set is not None else epoch
+            if is_main:
+                print(json.dumps(row), flush=True)
+                if out:
+                    with open(out / "metrics.jsonl", "a") as f:
+                        f.write(json.dumps(row) + "\n")
+                    if score >= best:
+                        best = score
+                        state = {k: v.contiguous() for k, v in model.state_dict().items()}
+                        atomic_write(out / "best.safetensors", lambda tmp: save_file(state, tmp))
+                    ckpt = {
+                        "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                        "scheduler": scheduler.state_dict() if scheduler else None,
+                        "epoch": epoch, "best": best, "args": vars(args),
+                    }
+                    atomic_write(out / "last.pt", lambda tmp: torch.save(ckpt, tmp))
+            epoch += 1
+            epochs_done = epoch
+        else:
+            continue
+        break
+
+    train_minutes = (time.time() - t_start) / 60
+    results = {}
+    if is_main:
+        if val_idx and out and (out / "best.safetensors").is_file():
+            model.load_state_dict(load_file(str(out / "best.safetensors")))  # best on validation
+        results = evaluate_splits(args, model, final_size, device, progress) if args.test_splits else {}
+        summary = {
+            "epochs_done": epochs_done, "epochs_planned": sum(e for _, e in schedule),
+            "train_minutes": round(train_minutes, 2), "image_size": final_size, "results": results,
+        }
+        if out:
+            write_json(out / "eval.json", summary)
+    if world > 1:
+        dist.barrier()
+        dist.destroy_process_group()
+    return results
+
+
+if __name__ == "__main__":
+    main(get_args_parser().parse_args())
