@@ -12,6 +12,7 @@ import math
 import os
 import platform
 import random
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -105,6 +106,15 @@ def write_json(path: Path, obj) -> None:
     atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(obj, indent=2) + "\n"))
 
 
+def command_line() -> str:
+    """How this run was started, with the script path relative to the repository."""
+    script = Path(sys.argv[0]).resolve()
+    if script.is_relative_to(REPO):
+        script = script.relative_to(REPO)
+    prefix = "torchrun --nproc-per-node " + os.environ["WORLD_SIZE"] if "WORLD_SIZE" in os.environ else "python"
+    return " ".join([prefix, str(script), *(shlex.quote(a) for a in sys.argv[1:])])
+
+
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
@@ -112,6 +122,9 @@ def seed_everything(seed: int) -> None:
 
 
 def git_commit() -> str:
+    """HEAD (with -dirty), or $PETZOO_GIT_COMMIT for copies of the tree without .git."""
+    if os.environ.get("PETZOO_GIT_COMMIT"):
+        return os.environ["PETZOO_GIT_COMMIT"]
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True)
         dirty = subprocess.run(["git", "status", "--porcelain"], cwd=REPO, capture_output=True, text=True).stdout
@@ -247,7 +260,7 @@ def main(args) -> dict:
     if out and is_main:
         out.mkdir(parents=True, exist_ok=True)
         config = {
-            "command": " ".join([Path(sys.executable).name, *sys.argv]),
+            "command": command_line(),
             "args": vars(args),
             "git_commit": git_commit(),
             "dataset_fingerprint": full.fingerprint(),

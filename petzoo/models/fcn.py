@@ -13,7 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._api import WeightsEnum, register_model
+from .._api import register_model
+from .._published import weights_enum
 from ._blocks import check_divisible, conv_bn_relu, conv_stack
 from ._builder import build
 
@@ -71,8 +72,7 @@ class FCN8s(nn.Module):
         return self.up8(y)
 
 
-class FCN_Weights(WeightsEnum):
-    """Published weights for :func:`fcn` (none yet)."""
+FCN_Weights = weights_enum("FCN_Weights", "fcn", __name__)
 
 
 @register_model(weights_enum=FCN_Weights)

@@ -16,7 +16,8 @@ from typing import Any, Optional
 import torch
 from torch import nn
 
-from .._api import WeightsEnum, register_model
+from .._api import register_model
+from .._published import weights_enum
 from ._blocks import DecoderStage, EncoderStage, check_divisible, conv_stack
 from ._builder import build
 
@@ -66,12 +67,10 @@ class SegNet(nn.Module):
         return self.classifier(x)
 
 
-class SegNet_Weights(WeightsEnum):
-    """Published weights for :func:`segnet` (none yet)."""
+SegNet_Weights = weights_enum("SegNet_Weights", "segnet", __name__)
 
 
-class SegNetDSC_Weights(WeightsEnum):
-    """Published weights for :func:`segnet_dsc` (none yet)."""
+SegNetDSC_Weights = weights_enum("SegNetDSC_Weights", "segnet_dsc", __name__)
 
 
 @register_model(weights_enum=SegNet_Weights)

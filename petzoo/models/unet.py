@@ -12,7 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._api import WeightsEnum, register_model
+from .._api import register_model
+from .._published import weights_enum
 from ._blocks import check_divisible, conv_stack
 from ._builder import build
 
@@ -53,8 +54,7 @@ class UNet(nn.Module):
         return self.classifier(x)
 
 
-class UNet_Weights(WeightsEnum):
-    """Published weights for :func:`unet` (none yet)."""
+UNet_Weights = weights_enum("UNet_Weights", "unet", __name__)
 
 
 @register_model(weights_enum=UNet_Weights)

@@ -15,7 +15,8 @@ import torch.nn.functional as F
 from timm.models.vision_transformer import VisionTransformer
 from torch import nn
 
-from .._api import WeightsEnum, register_model
+from .._api import register_model
+from .._published import weights_enum
 from ._builder import build
 
 __all__ = ["ViTSeg", "ViTSeg_Weights", "vit_seg", "VIT_CONFIGS"]
@@ -74,8 +75,7 @@ class ViTSeg(nn.Module):
         return F.pixel_shuffle(maps, self.patch_size)
 
 
-class ViTSeg_Weights(WeightsEnum):
-    """Published weights for :func:`vit_seg` (none yet)."""
+ViTSeg_Weights = weights_enum("ViTSeg_Weights", "vit_seg", __name__)
 
 
 @register_model(weights_enum=ViTSeg_Weights)

@@ -1,0 +1,225 @@
+"""Turn a training run into a published petzoo weight (a Hugging Face model-repo folder).
+
+    python train_reference/publish.py runs/final/segnet_dsc_ce --dry-run
+    python train_reference/publish.py runs/final/segnet_dsc_ce --push petzoo/segnet_dsc-oxford-pet-v1
+
+Evaluates the run's best.safetensors on test and other_breeds; stores fp16 when that
+changes test pixel accuracy by < 0.05 pt; writes weights/<name>/ (model.safetensors,
+config.json, README.md) and the entry of petzoo/weights.json that the weight enums
+are built from. Every number written comes from this evaluation.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+import petzoo
+from petzoo._published import MANIFEST
+from petzoo.datasets import OxfordIIITPet
+from petzoo.engine import evaluate_dataset
+from petzoo.hub import sha256_of
+from petzoo.models.vit_seg import VIT_CONFIGS
+from petzoo.profile import profile
+from petzoo.transforms import IMAGENET_MEAN, IMAGENET_STD
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from train import atomic_write, write_json  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+FP16_TOLERANCE_PT = 0.05
+SPLITS = ("test", "other_breeds")
+DATASET_CREDIT = (
+    "Oxford-IIIT Pet (O. M. Parkhi, A. Vedaldi, A. Zisserman, C. V. Jawahar, \"Cats and Dogs\", "
+    "CVPR 2012), CC BY-SA 4.0"
+)
+
+
+def evaluate(model, state, size, interpolation, data_path, device, splits):
+    model.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)
+    model.to(device)
+    return {
+        s: evaluate_dataset(
+            model, OxfordIIITPet(data_path, s), (size, size), IMAGENET_MEAN, IMAGENET_STD, device,
+            interpolation=interpolation, progress=False,
+        )
+        for s in splits
+    }
+
+
+def model_card(entry: dict, cfg: dict) -> str:
+    m = entry["meta"]
+    test = m["_metrics"]["test"]
+    other = m["_metrics"]["other_breeds"]
+    yaml = {
+        "license": "cc-by-sa-4.0",
+        "library_name": "petzoo",
+        "pipeline_tag": "image-segmentation",
+        "tags": ["image-segmentation", "semantic-segmentation", "oxford-iiit-pet", entry["model"]],
+        "datasets": ["oxford-iiit-pet"],
+        "model-index": [{
+            "name": entry["hub_repo"],
+            "results": [{
+                "task": {"type": "image-segmentation", "name": "Semantic segmentation"},
+                "dataset": {"type": "oxford-iiit-pet", "name": f"Oxford-IIIT Pet, labeled subset, {split}", "split": split},
+                "metrics": [
+                    {"type": "accuracy", "name": "pixel accuracy", "value": round(res["pixel_acc"] * 100, 2)},
+                    {"type": "mean_iou", "name": "mIoU", "value": round(res["miou"], 4)},
+                ],
+            } for split, res in (("test", test), ("other_breeds", other))],
+        }],
+    }
+    header = json.dumps(yaml, indent=1)  # JSON is valid YAML
+    return f"""---
+{header}
+---
+# {entry['hub_repo']}
+
+`petzoo.{entry['model']}(weights="{entry['enum']}.{entry['name']}")` — {m['_docs']}
+
+Classes: {', '.join(m['categories'])} (trimap values 1, 2, 3). Input: {m['image_size']} px,
+{entry['transforms']['interpolation']} resize, ImageNet mean/std normalisation.
+{m['num_params'] / 1e6:.2f} M parameters, {m['_ops']:.3g} GMACs per image.
+
+## Results (labeled subset: 500 train / 467 test; metrics at label resolution)
+
+| split | images | pixel acc | mIoU | seed IoU | IoU pet / background / border |
+|---|---|---|---|---|---|
+| test | {m['_metrics']['test_images']} | {test['pixel_acc'] * 100:.2f} % | {test['miou']:.4f} | {test['seed_iou']:.4f} | {' / '.join(f"{v:.3f}" for v in test['iou'].values())} |
+| other_breeds (breeds never trained on) | {m['_metrics']['other_breeds_images']} | {other['pixel_acc'] * 100:.2f} % | {other['miou']:.4f} | {other['seed_iou']:.4f} | {' / '.join(f"{v:.3f}" for v in other['iou'].values())} |
+
+Not comparable one-to-one with results on the full official split.
+
+## Intended use and limits
+Segmenting a single cat or dog in a photo (cut-outs, background replacement).
+Trained on only 500 labeled images of 5 breeds (Abyssinian, american_bulldog,
+american_pit_bull_terrier, basset_hound, beagle) at {m['image_size']} px; expect
+lower quality on other breeds, other animals, several pets, or unusual framing.
+
+## Reproduce
+Training ({m['train_minutes']:.1f} min on {m['train_hardware']}):
+
+    {m['recipe']}
+
+then `python train_reference/publish.py <run dir>`.
+
+## Data and licence
+Trained on {DATASET_CREDIT}. These weights are licensed CC BY-SA 4.0.
+"""
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("run_dir", type=Path)
+    p.add_argument("--name", default="OXFORD_PET_V1", help="enum member name")
+    p.add_argument("--hub-org", default="petzoo")
+    p.add_argument("--no-default", action="store_true", help="do not move DEFAULT to this weight")
+    p.add_argument("--data-path", default=None)
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--weights-dir", type=Path, default=REPO / "weights")
+    p.add_argument("--manifest", type=Path, default=MANIFEST, help="weight manifest to update")
+    p.add_argument("--push", default=None, metavar="ORG/NAME", help="upload the folder to this Hub repo")
+    p.add_argument("--dry-run", action="store_true", help="write the folder only; never upload")
+    args = p.parse_args()
+
+    cfg = json.loads((args.run_dir / "config.json").read_text())
+    run_eval = json.loads((args.run_dir / "eval.json").read_text())
+    targs = cfg["args"]
+    model_name, kwargs = targs["model"], json.loads(targs["model_kwargs"])
+    size = run_eval["image_size"]
+    interpolation = targs["interpolation"]
+    device = torch.device(args.device)
+    model = petzoo.get_model(model_name, **kwargs).eval()
+    if model_name == "vit_seg":  # record the full configuration, not a config name
+        kwargs = {**VIT_CONFIGS[kwargs.pop("config", "small")], **kwargs}
+    state = load_file(str(args.run_dir / "best.safetensors"))
+
+    fp32 = evaluate(model, state, size, interpolation, args.data_path, device, ["test"])
+    half = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
+    fp16 = evaluate(model, half, size, interpolation, args.data_path, device, SPLITS)
+    delta_pt = abs(fp16["test"]["label_resolution"]["pixel_acc"] - fp32["test"]["label_resolution"]["pixel_acc"]) * 100
+    use_fp16 = delta_pt < FP16_TOLERANCE_PT
+    stored = half if use_fp16 else state
+    results = fp16 if use_fp16 else evaluate(model, state, size, interpolation, args.data_path, device, SPLITS)
+    print(f"fp16 changes test pixel accuracy by {delta_pt:.4f} pt -> storing {'fp16' if use_fp16 else 'fp32'}")
+
+    enum = petzoo.get_model_weights(model_name).__name__
+    local_dir = f"{model_name}_{args.name.lower()}"
+    folder = args.weights_dir / local_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "model.safetensors"
+    stored = {k: v.contiguous() for k, v in stored.items()}
+    atomic_write(path, lambda tmp: save_file(stored, tmp, metadata={"format": "pt"}))
+
+    stats = profile(petzoo.get_model(model_name, **kwargs), size)
+    metrics = {s: results[s]["label_resolution"] for s in SPLITS}
+    metrics.update({f"{s}_model_resolution": results[s]["model_resolution"] for s in SPLITS})
+    metrics.update({f"{s}_images": len(OxfordIIITPet(args.data_path, s)) for s in SPLITS})
+    entry = {
+        "model": model_name,
+        "enum": enum,
+        "name": args.name,
+        "default": not args.no_default,
+        "local_dir": local_dir,
+        "hub_repo": f"{args.hub_org}/{model_name.replace('_', '-')}-oxford-pet-{args.name.lower().split('_')[-1]}",
+        "filename": "model.safetensors",
+        "sha256": sha256_of(path),
+        "size": path.stat().st_size,
+        "revision": None,
+        "builder_kwargs": kwargs,
+        "transforms": {"size": [size, size], "mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD), "interpolation": interpolation},
+        "meta": {
+            "categories": petzoo.CATEGORIES,
+            "num_params": stats["num_params"],
+            "min_size": [size, size] if model_name == "vit_seg" else [model.stride, model.stride],
+            "image_size": size,
+            "_metrics": metrics,
+            "_ops": round(stats["gmacs"], 4),
+            "_file_size": round(path.stat().st_size / 2**20, 3),
+            "_storage_dtype": "float16" if use_fp16 else "float32",
+            "_fp16_delta_pt": round(delta_pt, 4),
+            "recipe": cfg["command"],
+            "train_minutes": run_eval["train_minutes"],
+            "train_hardware": cfg["device"],
+            "epochs": run_eval["epochs_done"],
+            "eval_hardware": torch.cuda.get_device_name(device) if device.type == "cuda" else (platform.processor() or "cpu"),
+            "dataset": "Oxford-IIIT Pet, labeled subset (500 trainval / 467 test)",
+            "dataset_fingerprint": cfg["dataset_fingerprint"],
+            "git_commit": cfg["git_commit"],
+            "license": "CC-BY-SA-4.0",
+            "_docs": f"{model_name} trained from scratch on the 500 labeled trainval images of the shared Oxford-IIIT Pet copy.",
+        },
+    }
+    config = {k: entry[k] for k in ("model", "builder_kwargs", "transforms")}
+    config.update({"petzoo_version": petzoo.__version__, **entry["meta"]})
+    write_json(folder / "config.json", config)
+    card = model_card(entry, cfg)
+    atomic_write(folder / "README.md", lambda tmp: Path(tmp).write_text(card))
+
+    if args.push and not args.dry_run:
+        from huggingface_hub import HfApi
+
+        api = HfApi()
+        api.create_repo(args.push, repo_type="model", exist_ok=True)
+        commit = api.upload_folder(repo_id=args.push, folder_path=str(folder), repo_type="model")
+        entry.update(hub_repo=args.push, revision=commit.oid)
+
+    manifest = json.loads(args.manifest.read_text()) if args.manifest.is_file() else {}
+    entries = [e for e in manifest.get(model_name, []) if e["name"] != args.name]
+    if entry["default"]:
+        for e in entries:
+            e["default"] = False
+    manifest[model_name] = entries + [entry]
+    write_json(args.manifest, dict(sorted(manifest.items())))
+    t = metrics["test"]
+    print(f"{enum}.{args.name}: test pixel acc {t['pixel_acc'] * 100:.2f} %, mIoU {t['miou']:.4f} -> {folder}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
