@@ -85,9 +85,20 @@ def test_builders_are_keyword_only():
         petzoo.segnet_dsc(None)
 
 
-def test_no_published_weights_gives_a_clear_error():
+def test_enum_without_weights_gives_a_clear_error():
+    empty = WeightsEnum("EmptyWeights", [])
     with pytest.raises(ValueError, match="available: none published yet"):
-        petzoo.segnet_dsc(weights="DEFAULT")
+        empty.verify("DEFAULT")
+
+
+def test_unknown_member_lists_the_available_ones():
+    with pytest.raises(ValueError, match="available: OXFORD_PET_V1, DEFAULT"):
+        petzoo.segnet_dsc(weights="V9")
+
+
+def test_default_is_the_published_v1():
+    assert petzoo.SegNetDSC_Weights.DEFAULT is petzoo.SegNetDSC_Weights.OXFORD_PET_V1
+    assert petzoo.get_weight("SegNetDSC_Weights.DEFAULT") is petzoo.SegNetDSC_Weights.OXFORD_PET_V1
 
 
 def test_verify_accepts_member_default_name_and_qualified_name(trained):
