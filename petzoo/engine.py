@@ -33,7 +33,10 @@ def train_one_epoch(
     progress: bool = True,
     desc: str = "train",
 ) -> Dict[str, float]:
-    """One pass over ``loader``; the scheduler (if any) steps per iteration."""
+    """One pass over ``loader``; the scheduler (if any) steps per iteration.
+
+    The returned loss is the mean over all samples of all ranks.
+    """
     model.train()
     total, count = torch.zeros((), device=device), 0
     for images, masks in tqdm(loader, desc=desc, disable=not progress, leave=False):
@@ -50,7 +53,10 @@ def train_one_epoch(
             scheduler.step()
         total += loss.detach() * len(images)
         count += len(images)
-    return {"loss": float(total) / max(count, 1), "lr": optimizer.param_groups[0]["lr"]}
+    sums = torch.stack([total, torch.tensor(float(count), device=device)])
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.all_reduce(sums)  # the epoch loss over every rank's samples
+    return {"loss": float(sums[0] / sums[1].clamp(min=1)), "lr": optimizer.param_groups[0]["lr"]}
 
 
 @torch.inference_mode()

@@ -64,10 +64,10 @@ def to_tensor_image(image) -> torch.Tensor:
     """PIL image / HWC numpy uint8 / CHW tensor -> CHW uint8 RGB tensor."""
     if isinstance(image, torch.Tensor):
         return image
-    arr = np.asarray(image.convert("RGB") if hasattr(image, "convert") else image)
+    arr = np.array(image.convert("RGB") if hasattr(image, "convert") else image)
     if arr.ndim != 3 or arr.shape[2] != 3:
         raise ValueError(f"expected an RGB image of shape (H, W, 3), got {arr.shape}")
-    return torch.from_numpy(np.ascontiguousarray(arr)).permute(2, 0, 1)
+    return torch.from_numpy(arr).permute(2, 0, 1)
 
 
 class SegmentationPresetEval(nn.Module):

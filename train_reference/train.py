@@ -7,6 +7,7 @@ Evaluate only:   python train_reference/train.py --model segnet_dsc --test-only 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import os
@@ -106,13 +107,11 @@ def write_json(path: Path, obj) -> None:
     atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(obj, indent=2) + "\n"))
 
 
-def command_line() -> str:
-    """How this run was started, with the script path relative to the repository."""
-    script = Path(sys.argv[0]).resolve()
-    if script.is_relative_to(REPO):
-        script = script.relative_to(REPO)
+def command_line(argv: list[str]) -> str:
+    """How this run was started (``argv`` without the program), script path relative to the repo."""
+    script = Path(__file__).resolve().relative_to(REPO)
     prefix = "torchrun --nproc-per-node " + os.environ["WORLD_SIZE"] if "WORLD_SIZE" in os.environ else "python"
-    return " ".join([prefix, str(script), *(shlex.quote(a) for a in sys.argv[1:])])
+    return " ".join([prefix, str(script), *(shlex.quote(a) for a in argv)])
 
 
 def seed_everything(seed: int) -> None:
@@ -184,6 +183,19 @@ def unwrap(model):
     return model.module if hasattr(model, "module") else model
 
 
+def gather_parameter_hashes(model, world: int) -> list[str]:
+    """sha256 of each rank's parameters (DDP keeps them identical; buffers may differ)."""
+    digest = hashlib.sha256()
+    for _, p in sorted(model.named_parameters()):
+        digest.update(p.detach().cpu().contiguous().numpy().tobytes())
+    hashes = [None] * world
+    if world > 1:
+        dist.all_gather_object(hashes, digest.hexdigest())
+    else:
+        hashes = [digest.hexdigest()]
+    return hashes
+
+
 def evaluate_splits(args, model, size, device, progress) -> dict:
     results = {}
     for split in [s for s in args.test_splits.split(",") if s]:
@@ -211,7 +223,8 @@ def load_weights_arg(args, model) -> None:
     model.load_state_dict(state, strict=True)
 
 
-def main(args) -> dict:
+def main(args, argv: list[str] | None = None) -> dict:
+    """Train (or with --test-only evaluate); ``argv`` is recorded as the command (default sys.argv)."""
     rank, world, device = init_distributed(args)
     is_main = rank == 0
     progress = is_main and not args.no_progress
@@ -234,6 +247,8 @@ def main(args) -> dict:
             write_json(out / "eval.json", {"weights": args.weights, "image_size": final_size, "results": results})
         return results
 
+    if args.sync_bn and device.type != "cuda":
+        raise SystemExit("--sync-bn needs CUDA devices (torch's SyncBatchNorm is GPU-only)")
     if args.sync_bn and world > 1:
         model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
     if args.channels_last:
@@ -260,7 +275,7 @@ def main(args) -> dict:
     if out and is_main:
         out.mkdir(parents=True, exist_ok=True)
         config = {
-            "command": command_line(),
+            "command": command_line(sys.argv[1:] if argv is None else argv),
             "args": vars(args),
             "git_commit": git_commit(),
             "dataset_fingerprint": full.fingerprint(),
@@ -334,6 +349,7 @@ def main(args) -> dict:
         break
 
     train_minutes = (time.time() - t_start) / 60
+    rank_hashes = gather_parameter_hashes(model, world)
     results = {}
     if is_main:
         if val_idx and out and (out / "best.safetensors").is_file():
@@ -342,6 +358,7 @@ def main(args) -> dict:
         summary = {
             "epochs_done": epochs_done, "epochs_planned": sum(e for _, e in schedule),
             "train_minutes": round(train_minutes, 2), "image_size": final_size, "results": results,
+            "rank_parameter_sha256": rank_hashes,
         }
         if out:
             write_json(out / "eval.json", summary)

@@ -1,0 +1,135 @@
+"""The reference training script: overfitting, exact resume, DDP via torchrun, outputs."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+import petzoo
+from conftest import ROOT
+from petzoo.datasets import OxfordIIITPet
+from petzoo.metrics import ConfusionMatrix
+from petzoo.transforms import SegmentationPresetEval, resize_mask
+
+sys.path.insert(0, str(ROOT / "train_reference"))
+import train  # noqa: E402
+
+
+def run_train(argv):
+    return train.main(train.get_args_parser().parse_args(argv), argv)
+
+
+def tiny_args(root, out, *extra):
+    return [
+        "--model", "segnet_dsc", "--data-path", str(root), "--image-size", "32", "--batch-size", "4",
+        "--epochs", "2", "--opt", "adamw", "--lr-scheduler", "cosine", "--aug", "rich",
+        "--deterministic", "--no-progress", "--test-splits", "", "--output-dir", str(out), *extra,
+    ]
+
+
+def test_overfits_8_real_images(data_root):
+    ds = OxfordIIITPet(data_root, "trainval")
+    prep = SegmentationPresetEval(64)
+    x = torch.stack([prep(ds[i][0]) for i in range(8)])
+    y = torch.stack([resize_mask(ds[i][1], 64) for i in range(8)])
+    torch.manual_seed(0)
+    model = petzoo.unet()
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    for _ in range(150):
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    cm = ConfusionMatrix()
+    with torch.no_grad():
+        cm.update(model.eval()(x), y)
+    assert cm.compute()["pixel_acc"] >= 0.95
+
+
+def test_resume_after_epoch_1_is_bit_identical(synthetic_root, tmp_path, monkeypatch):
+    run_train(tiny_args(synthetic_root, tmp_path / "full"))
+    calls = {"n": 0}
+    real_epoch = train.train_one_epoch
+
+    def crash_in_second_epoch(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt("simulated interruption")
+        return real_epoch(*args, **kwargs)
+
+    monkeypatch.setattr(train, "train_one_epoch", crash_in_second_epoch)
+    with pytest.raises(KeyboardInterrupt):
+        run_train(tiny_args(synthetic_root, tmp_path / "cut"))
+    monkeypatch.setattr(train, "train_one_epoch", real_epoch)
+    run_train(tiny_args(synthetic_root, tmp_path / "cut", "--resume", str(tmp_path / "cut" / "last.pt")))
+    full = load_file(str(tmp_path / "full" / "best.safetensors"))
+    resumed = load_file(str(tmp_path / "cut" / "best.safetensors"))
+    assert full.keys() == resumed.keys()
+    assert all(torch.equal(full[k], resumed[k]) for k in full)
+    rows = [json.loads(line) for line in (tmp_path / "cut" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in rows] == [0, 1]
+
+
+def test_run_folder_records_config_and_metrics(synthetic_root, tmp_path):
+    out = tmp_path / "run"
+    run_train(tiny_args(synthetic_root, out, "--val-split", "0.25", "--epochs", "1"))
+    config = json.loads((out / "config.json").read_text())
+    assert config["command"].startswith("python ") and "--model segnet_dsc" in config["command"]
+    assert config["train_size"] == 12 and config["val_size"] == 4
+    assert len(config["dataset_fingerprint"]) == 64
+    row = json.loads((out / "metrics.jsonl").read_text().splitlines()[0])
+    assert {"loss", "lr", "seconds", "val"} <= set(row)
+    assert not list(out.glob("*.tmp"))
+
+
+def test_test_only_evaluates_at_model_and_label_resolution(synthetic_root, tmp_path):
+    out = tmp_path / "run"
+    run_train(tiny_args(synthetic_root, out, "--epochs", "1"))
+    res = run_train([
+        "--model", "segnet_dsc", "--data-path", str(synthetic_root), "--image-size", "32", "--test-only",
+        "--weights", str(out / "best.safetensors"), "--test-splits", "test", "--no-progress",
+    ])
+    assert set(res["test"]) == {"model_resolution", "label_resolution"}
+    assert res["test"]["model_resolution"]["pixels"] == 8 * 32 * 32
+    assert res["test"]["label_resolution"]["pixels"] == sum(m.numel() for _, m in OxfordIIITPet(synthetic_root, "test"))
+
+
+@pytest.mark.slow
+def test_torchrun_two_ranks_stay_in_sync_and_match_one_process(synthetic_root, tmp_path):
+    # vit_seg normalises per token (LayerNorm), so no layer couples the samples of a
+    # batch: 2 ranks x 2 images must equal 1 process x 4 images up to float rounding.
+    tiny_vit = json.dumps(dict(image_size=32, patch_size=8, embed_dim=48, depth=2, num_heads=3))
+    common = [
+        "--model", "vit_seg", "--model-kwargs", tiny_vit, "--data-path", str(synthetic_root), "--image-size", "32", "--epochs", "2",
+        "--aug", "none", "--opt", "sgd", "--lr", "0.01", "--no-progress", "--test-splits", "", "--seed", "1",
+    ]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    script = str(ROOT / "train_reference" / "train.py")
+    subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", script, *common,
+         "--batch-size", "2", "--output-dir", str(tmp_path / "ddp")],
+        check=True, env=env, cwd=ROOT, timeout=600,
+    )
+    subprocess.run([sys.executable, script, *common, "--batch-size", "4", "--output-dir", str(tmp_path / "one")],
+                   check=True, env=env, cwd=ROOT, timeout=600)
+    hashes = json.loads((tmp_path / "ddp" / "eval.json").read_text())["rank_parameter_sha256"]
+    assert len(hashes) == 2 and hashes[0] == hashes[1]
+    ddp = load_file(str(tmp_path / "ddp" / "best.safetensors"))
+    one = load_file(str(tmp_path / "one" / "best.safetensors"))
+    train.seed_everything(1)
+    init = petzoo.vit_seg(**json.loads(tiny_vit)).state_dict()
+    keys = list(init)
+    step_ddp = torch.cat([(ddp[k] - init[k]).flatten() for k in keys])
+    step_one = torch.cat([(one[k] - init[k]).flatten() for k in keys])
+    rel = ((step_ddp - step_one).norm() / step_one.norm()).item()
+    print("relative difference of the updates:", rel)
+    assert rel < 1e-3, rel
+    losses = [[json.loads(r)["loss"] for r in (tmp_path / d / "metrics.jsonl").read_text().splitlines()] for d in ("ddp", "one")]
+    assert losses[0] == pytest.approx(losses[1], rel=1e-4)
+    config = json.loads((tmp_path / "ddp" / "config.json").read_text())
+    assert config["world_size"] == 2 and config["command"].startswith("torchrun --nproc-per-node 2")

@@ -1,0 +1,81 @@
+"""The published weights: offline loading, recorded metrics, publishing a run."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+
+import petzoo
+from conftest import ROOT
+from petzoo._published import read_manifest, to_weights
+from petzoo.hub import sha256_of, weights_root
+
+sys.path.insert(0, str(ROOT / "train_reference"))
+import train  # noqa: E402
+
+
+@pytest.mark.parametrize("name", petzoo.list_models())
+def test_default_weights_load_offline_from_the_checkout(name, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    weights = petzoo.get_model_weights(name).DEFAULT
+    model = petzoo.get_model(name, weights="DEFAULT").eval()
+    x = weights.transforms(torch.randint(0, 256, (3, 200, 300), dtype=torch.uint8))[None]
+    assert x.shape[-2:] == (weights.meta["image_size"],) * 2
+    with torch.no_grad():
+        assert model(x).shape == (1, 3, *x.shape[-2:])
+
+
+def test_manifest_matches_the_weight_folders():
+    total = 0
+    for model, entries in read_manifest().items():
+        for entry in entries:
+            folder = weights_root() / entry["local_dir"]
+            path = folder / entry["filename"]
+            assert sha256_of(path) == entry["sha256"] and path.stat().st_size == entry["size"]
+            config = json.loads((folder / "config.json").read_text())
+            assert config["_metrics"] == entry["meta"]["_metrics"]
+            card = (folder / "README.md").read_text()
+            assert card.startswith("---\n") and '"license": "cc-by-sa-4.0"' in card
+            assert '"pipeline_tag": "image-segmentation"' in card and "model-index" in card
+            total += sum(f.stat().st_size for f in folder.iterdir())
+    assert total < 100e6
+
+
+@pytest.mark.slow
+def test_segnet_dsc_reevaluated_on_test_matches_its_recorded_accuracy(data_root):
+    weights = petzoo.SegNetDSC_Weights.DEFAULT
+    res = train.main(train.get_args_parser().parse_args([
+        "--model", "segnet_dsc", "--data-path", str(data_root), "--test-only", "--weights", "SegNetDSC_Weights.DEFAULT",
+        "--image-size", str(weights.meta["image_size"]), "--test-splits", "test", "--no-progress", "--device", "cpu",
+    ]))
+    measured = res["test"]["label_resolution"]["pixel_acc"]
+    assert measured == pytest.approx(weights.meta["_metrics"]["test"]["pixel_acc"], abs=0.0005)
+
+
+def test_publish_dry_run_writes_a_loadable_hub_folder(synthetic_root, tmp_path, monkeypatch):
+    (synthetic_root / "annotations" / "other_breeds.txt").write_text(
+        (synthetic_root / "annotations" / "test.txt").read_text())
+    run = tmp_path / "run"
+    argv = ["--model", "segnet_dsc", "--data-path", str(synthetic_root), "--image-size", "32", "--epochs", "1",
+            "--batch-size", "4", "--no-progress", "--test-splits", "", "--output-dir", str(run)]
+    train.main(train.get_args_parser().parse_args(argv), argv)
+    out, manifest = tmp_path / "weights", tmp_path / "weights.json"
+    subprocess.run(
+        [sys.executable, str(ROOT / "train_reference" / "publish.py"), str(run), "--dry-run", "--device", "cpu",
+         "--data-path", str(synthetic_root), "--weights-dir", str(out), "--manifest", str(manifest)],
+        check=True, cwd=ROOT, capture_output=True, timeout=300,
+    )
+    entry = json.loads(manifest.read_text())["segnet_dsc"][0]
+    assert entry["revision"] is None and entry["default"] and entry["meta"]["_storage_dtype"] == "float16"
+    assert entry["meta"]["recipe"].startswith("python train_reference/train.py --model segnet_dsc")
+    assert set(entry["meta"]["_metrics"]["test"]) >= {"pixel_acc", "miou", "seed_iou", "iou"}
+    monkeypatch.setenv("PETZOO_WEIGHTS_DIR", str(out))
+    weights = to_weights(entry)
+    from petzoo.hub import load_weights_file
+
+    model = petzoo.segnet_dsc()
+    model.load_state_dict(load_weights_file(weights), strict=True)
+    assert all(v.dtype == torch.float32 for v in model.state_dict().values() if v.is_floating_point())
