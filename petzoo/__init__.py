@@ -22,6 +22,7 @@ from .models import (
     unet,
     vit_seg,
 )
+from .hub import from_pretrained, save_pretrained
 from .profile import summary
 
 __version__ = "0.1.0"

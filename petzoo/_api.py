@@ -150,7 +150,11 @@ def get_model_builder(name: str) -> Callable[..., nn.Module]:
 
 
 def get_model(name: str, **config: Any) -> nn.Module:
-    """Build a registered model (or an ``hf-hub:`` repo) by name."""
+    """Build a registered model by name, or load a petzoo Hub repo ("hf-hub:org/name[@rev]")."""
+    if name.startswith("hf-hub:"):
+        from .hub import from_pretrained
+
+        return from_pretrained(name, **config)
     return get_model_builder(name)(**config)
 
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from pathlib import Path
 from typing import Optional, Sequence, Tuple
 
@@ -11,6 +10,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from ._io import atomic_write
 from .datasets import OxfordIIITPet
 from .transforms import IMAGENET_MEAN, IMAGENET_STD, Size, as_hw, normalize, resize_image, resize_mask
 
@@ -48,15 +48,7 @@ def resized_split(
         image, mask = dataset.load(i)
         images[i] = resize_image(torch.from_numpy(image).permute(2, 0, 1), (h, w), interpolation)
         masks[i] = resize_mask(torch.from_numpy(mask), (h, w))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save({"images": images, "masks": masks}, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    atomic_write(path, lambda tmp: torch.save({"images": images, "masks": masks}, tmp))
     return images, masks
 
 

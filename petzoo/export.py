@@ -1,13 +1,13 @@
 """Export zoo models to ONNX (fixed spatial size, dynamic batch)."""
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Sequence, Union
 
 import torch
 from torch import nn
+
+from ._io import atomic_write
 
 
 def export_onnx(model: nn.Module, size: Sequence[int], path: Union[str, Path], opset: int = 18) -> Path:
@@ -15,26 +15,16 @@ def export_onnx(model: nn.Module, size: Sequence[int], path: Union[str, Path], o
 
     The file appears only when complete (written to a temp file, then renamed).
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     h, w = (int(s) for s in size)
     example = torch.zeros(2, 3, h, w, dtype=next(model.parameters()).dtype)
-    fd, tmp = tempfile.mkstemp(suffix=".onnx", dir=path.parent)
-    os.close(fd)
-    try:
-        program = torch.onnx.export(
-            model.eval(),
-            (example,),
-            input_names=["image"],
-            output_names=["logits"],
-            dynamic_shapes=({0: torch.export.Dim("batch", min=1, max=1024)},),
-            opset_version=opset,
-            dynamo=True,
-            external_data=False,
-        )
-        program.save(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    program = torch.onnx.export(
+        model.eval(),
+        (example,),
+        input_names=["image"],
+        output_names=["logits"],
+        dynamic_shapes=({0: torch.export.Dim("batch", min=1, max=1024)},),
+        opset_version=opset,
+        dynamo=True,
+        external_data=False,
+    )
+    return atomic_write(path, program.save)

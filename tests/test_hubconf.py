@@ -24,3 +24,11 @@ def test_hub_load_builds_segnet_dsc():
     assert model.eval()(torch.zeros(1, 3, 32, 32)).shape == (1, 3, 32, 32)
 
 
+
+
+def test_hub_load_with_published_weights_offline(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    model = torch.hub.load(str(ROOT), "unet", source="local", weights="DEFAULT")
+    assert isinstance(model, petzoo.models.UNet)
+    get_weight = torch.hub.load(str(ROOT), "get_weight", "UNet_Weights.DEFAULT", source="local")
+    assert get_weight is petzoo.UNet_Weights.OXFORD_PET_V1

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 
 import pytest
@@ -14,7 +13,10 @@ from petzoo._published import read_manifest, to_weights
 from petzoo.hub import sha256_of, weights_root
 
 sys.path.insert(0, str(ROOT / "train_reference"))
+import huggingface_hub  # noqa: E402
+import publish  # noqa: E402
 import train  # noqa: E402
+from petzoo.hub import load_weights_file  # noqa: E402
 
 
 @pytest.mark.parametrize("name", petzoo.list_models())
@@ -63,19 +65,40 @@ def test_publish_dry_run_writes_a_loadable_hub_folder(synthetic_root, tmp_path, 
             "--batch-size", "4", "--no-progress", "--test-splits", "", "--output-dir", str(run)]
     train.main(train.get_args_parser().parse_args(argv), argv)
     out, manifest = tmp_path / "weights", tmp_path / "weights.json"
-    subprocess.run(
-        [sys.executable, str(ROOT / "train_reference" / "publish.py"), str(run), "--dry-run", "--device", "cpu",
-         "--data-path", str(synthetic_root), "--weights-dir", str(out), "--manifest", str(manifest)],
-        check=True, cwd=ROOT, capture_output=True, timeout=300,
-    )
+    publish_args = [str(run), "--device", "cpu", "--data-path", str(synthetic_root), "--weights-dir", str(out),
+                    "--manifest", str(manifest)]
+    pushes = []
+
+    class FakeApi:  # what --push would send to the Hub
+        def create_repo(self, repo_id, **kw):
+            pushes.append(("create_repo", repo_id, kw))
+
+        def upload_folder(self, **kw):
+            pushes.append(("upload_folder", kw))
+            return type("Commit", (), {"oid": "c0ffee" * 6 + "abcd"})()
+
+    monkeypatch.setattr(huggingface_hub, "HfApi", FakeApi)
+    assert publish.main([*publish_args, "--dry-run", "--push", "petzoo/x"]) == 0
+    assert pushes == []  # --dry-run never uploads
     entry = json.loads(manifest.read_text())["segnet_dsc"][0]
     assert entry["revision"] is None and entry["default"] and entry["meta"]["_storage_dtype"] == "float16"
     assert entry["meta"]["recipe"].startswith("python train_reference/train.py --model segnet_dsc")
     assert set(entry["meta"]["_metrics"]["test"]) >= {"pixel_acc", "miou", "seed_iou", "iou"}
     monkeypatch.setenv("PETZOO_WEIGHTS_DIR", str(out))
-    weights = to_weights(entry)
-    from petzoo.hub import load_weights_file
-
     model = petzoo.segnet_dsc()
-    model.load_state_dict(load_weights_file(weights), strict=True)
+    model.load_state_dict(load_weights_file(to_weights(entry)), strict=True)
     assert all(v.dtype == torch.float32 for v in model.state_dict().values() if v.is_floating_point())
+    # the folder round-trips through from_pretrained
+    again = petzoo.from_pretrained(out / entry["local_dir"]).eval()
+    x = torch.randn(1, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(again(x), model.eval()(x))
+
+    assert publish.main([*publish_args, "--push", "petzoo/segnet-dsc-test"]) == 0
+    folder = str(out / entry["local_dir"])
+    assert pushes == [
+        ("create_repo", "petzoo/segnet-dsc-test", {"repo_type": "model", "exist_ok": True}),
+        ("upload_folder", {"repo_id": "petzoo/segnet-dsc-test", "folder_path": folder, "repo_type": "model"}),
+    ]
+    pushed = json.loads(manifest.read_text())["segnet_dsc"][0]
+    assert pushed["hub_repo"] == "petzoo/segnet-dsc-test" and pushed["revision"] == "c0ffee" * 6 + "abcd"

@@ -17,19 +17,21 @@ import sys
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 
 import petzoo
+from petzoo._io import atomic_write, write_json
 from petzoo._published import MANIFEST
 from petzoo.datasets import OxfordIIITPet
 from petzoo.engine import evaluate_dataset
-from petzoo.hub import sha256_of
+from petzoo.hub import WEIGHTS_NAME, save_pretrained
 from petzoo.models.vit_seg import VIT_CONFIGS
 from petzoo.profile import profile
 from petzoo.transforms import IMAGENET_MEAN, IMAGENET_STD
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from train import atomic_write, write_json  # noqa: E402
+#: config.json keys that describe the folder rather than the weight's meta.
+FOLDER_ONLY_KEYS = ("model", "builder_kwargs", "transforms", "sha256", "size", "petzoo_version")
+
 
 REPO = Path(__file__).resolve().parent.parent
 FP16_TOLERANCE_PT = 0.05
@@ -113,7 +115,7 @@ Trained on {DATASET_CREDIT}. These weights are licensed CC BY-SA 4.0.
 """
 
 
-def main() -> int:
+def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("run_dir", type=Path)
     p.add_argument("--name", default="OXFORD_PET_V1", help="enum member name")
@@ -125,7 +127,7 @@ def main() -> int:
     p.add_argument("--manifest", type=Path, default=MANIFEST, help="weight manifest to update")
     p.add_argument("--push", default=None, metavar="ORG/NAME", help="upload the folder to this Hub repo")
     p.add_argument("--dry-run", action="store_true", help="write the folder only; never upload")
-    args = p.parse_args()
+    args = p.parse_args(argv)
 
     cfg = json.loads((args.run_dir / "config.json").read_text())
     run_eval = json.loads((args.run_dir / "eval.json").read_text())
@@ -151,15 +153,32 @@ def main() -> int:
     enum = petzoo.get_model_weights(model_name).__name__
     local_dir = f"{model_name}_{args.name.lower()}"
     folder = args.weights_dir / local_dir
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "model.safetensors"
-    stored = {k: v.contiguous() for k, v in stored.items()}
-    atomic_write(path, lambda tmp: save_file(stored, tmp, metadata={"format": "pt"}))
-
-    stats = profile(petzoo.get_model(model_name, **kwargs), size)
+    model.load_state_dict({k: v.float() for k, v in stored.items()}, strict=True)
+    stats = profile(model.cpu(), size)
     metrics = {s: results[s]["label_resolution"] for s in SPLITS}
     metrics.update({f"{s}_model_resolution": results[s]["model_resolution"] for s in SPLITS})
     metrics.update({f"{s}_images": len(OxfordIIITPet(args.data_path, s)) for s in SPLITS})
+    config = save_pretrained(
+        model, folder, model_name=model_name, image_size=size, builder_kwargs=kwargs,
+        interpolation=interpolation, half=use_fp16,
+        petzoo_version=petzoo.__version__,
+        num_params=stats["num_params"],
+        min_size=[size, size] if model_name == "vit_seg" else [model.stride, model.stride],
+        _metrics=metrics,
+        _ops=round(stats["gmacs"], 4),
+        _storage_dtype="float16" if use_fp16 else "float32",
+        _fp16_delta_pt=round(delta_pt, 4),
+        recipe=cfg["command"],
+        train_minutes=run_eval["train_minutes"],
+        train_hardware=cfg["device"],
+        epochs=run_eval["epochs_done"],
+        eval_hardware=torch.cuda.get_device_name(device) if device.type == "cuda" else (platform.processor() or "cpu"),
+        dataset="Oxford-IIIT Pet, labeled subset (500 trainval / 467 test)",
+        dataset_fingerprint=cfg["dataset_fingerprint"],
+        git_commit=cfg["git_commit"],
+        license="CC-BY-SA-4.0",
+        _docs=f"{model_name} trained from scratch on the 500 labeled trainval images of the shared Oxford-IIIT Pet copy.",
+    )
     entry = {
         "model": model_name,
         "enum": enum,
@@ -167,37 +186,14 @@ def main() -> int:
         "default": not args.no_default,
         "local_dir": local_dir,
         "hub_repo": f"{args.hub_org}/{model_name.replace('_', '-')}-oxford-pet-{args.name.lower().split('_')[-1]}",
-        "filename": "model.safetensors",
-        "sha256": sha256_of(path),
-        "size": path.stat().st_size,
+        "filename": WEIGHTS_NAME,
+        "sha256": config["sha256"],
+        "size": config["size"],
         "revision": None,
         "builder_kwargs": kwargs,
-        "transforms": {"size": [size, size], "mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD), "interpolation": interpolation},
-        "meta": {
-            "categories": petzoo.CATEGORIES,
-            "num_params": stats["num_params"],
-            "min_size": [size, size] if model_name == "vit_seg" else [model.stride, model.stride],
-            "image_size": size,
-            "_metrics": metrics,
-            "_ops": round(stats["gmacs"], 4),
-            "_file_size": round(path.stat().st_size / 2**20, 3),
-            "_storage_dtype": "float16" if use_fp16 else "float32",
-            "_fp16_delta_pt": round(delta_pt, 4),
-            "recipe": cfg["command"],
-            "train_minutes": run_eval["train_minutes"],
-            "train_hardware": cfg["device"],
-            "epochs": run_eval["epochs_done"],
-            "eval_hardware": torch.cuda.get_device_name(device) if device.type == "cuda" else (platform.processor() or "cpu"),
-            "dataset": "Oxford-IIIT Pet, labeled subset (500 trainval / 467 test)",
-            "dataset_fingerprint": cfg["dataset_fingerprint"],
-            "git_commit": cfg["git_commit"],
-            "license": "CC-BY-SA-4.0",
-            "_docs": f"{model_name} trained from scratch on the 500 labeled trainval images of the shared Oxford-IIIT Pet copy.",
-        },
+        "transforms": config["transforms"],
+        "meta": {k: v for k, v in config.items() if k not in FOLDER_ONLY_KEYS},
     }
-    config = {k: entry[k] for k in ("model", "builder_kwargs", "transforms")}
-    config.update({"petzoo_version": petzoo.__version__, **entry["meta"]})
-    write_json(folder / "config.json", config)
     card = model_card(entry, cfg)
     atomic_write(folder / "README.md", lambda tmp: Path(tmp).write_text(card))
 

@@ -16,7 +16,6 @@ import random
 import shlex
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -26,6 +25,7 @@ import torch.distributed as dist
 from safetensors.torch import load_file, save_file
 
 import petzoo
+from petzoo._io import atomic_write, write_json
 from petzoo.data import AUGMENTATIONS, TensorSegmentationSet, build_augmentation, resized_split
 from petzoo.datasets import OxfordIIITPet
 from petzoo.engine import evaluate_dataset, evaluate_tensors, train_one_epoch
@@ -89,22 +89,6 @@ def parse_schedule(args) -> list[tuple[int, int]]:
             raise SystemExit(f"--progressive: {part!r} is not SIZE:EPOCHS (e.g. 64:8)") from None
         phases.append((size, epochs))
     return phases
-
-
-def atomic_write(path: Path, write) -> None:
-    """Call ``write(tmp_path)`` then rename onto ``path`` (no half-written files)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def write_json(path: Path, obj) -> None:
-    atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(obj, indent=2) + "\n"))
 
 
 def command_line(argv: list[str]) -> str:

@@ -18,7 +18,7 @@ from torch import nn
 
 from .._api import register_model
 from .._published import weights_enum
-from ._blocks import DecoderStage, EncoderStage, check_divisible, conv_stack
+from ._blocks import DecoderStage, EncoderStage, check_divisible
 from ._builder import build
 
 __all__ = ["SegNet", "SegNet_Weights", "SegNetDSC_Weights", "segnet", "segnet_dsc"]

@@ -1,0 +1,27 @@
+"""Writing files so that a reader never sees a half-written one."""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Callable, Union
+
+
+def atomic_write(path: Union[str, Path], write: Callable[[str], Any]) -> Path:
+    """Call ``write(tmp_path)`` on a temp file beside ``path``, then rename it onto ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def write_json(path: Union[str, Path], obj: Any) -> Path:
+    return atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(obj, indent=2) + "\n"))
