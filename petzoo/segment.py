@@ -1,0 +1,135 @@
+"""High-level inference: segment photos, then make overlays, cut-outs and new backgrounds."""
+from __future__ import annotations
+
+import functools
+from typing import List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from ._api import get_model, get_model_weights
+from .images import ImageInput, load_rgb
+from .transforms import normalize, resize_image
+
+PET, BACKGROUND, BORDER = 0, 1, 2
+#: Mask PNG palette: pet orange, background dark blue, border light grey.
+PALETTE = np.array([[255, 140, 0], [30, 40, 90], [200, 200, 200]], dtype=np.uint8)
+_TILE_ROWS = 512
+
+
+@functools.lru_cache(maxsize=8)
+def load_model(model: str, weights: str, device: str) -> Tuple[torch.nn.Module, object]:
+    """(eval-mode model, weights member), cached per process."""
+    member = get_model_weights(model).verify(weights)
+    net = get_model(model, weights=member).eval().to(device)
+    return net, member
+
+
+def _upsample_argmax(logits: torch.Tensor, size: Tuple[int, int]) -> np.ndarray:
+    """Bilinear upsampling of (C, h, w) logits to ``size``, then argmax, in row tiles.
+
+    Tiling keeps memory at O(tile) for very large photos; results equal the untiled
+    computation because align_corners=False sampling is position-wise.
+    """
+    h, w = size
+    out = np.empty((h, w), dtype=np.uint8)
+    lh, lw = logits.shape[-2:]
+    ys = (torch.arange(h, dtype=torch.float32) + 0.5) * (lh / h) - 0.5
+    xs = (torch.arange(w, dtype=torch.float32) + 0.5) * (lw / w) - 0.5
+    gx = (xs + 0.5) / lw * 2 - 1
+    for top in range(0, h, _TILE_ROWS):
+        gy = (ys[top : top + _TILE_ROWS] + 0.5) / lh * 2 - 1
+        grid = torch.stack(torch.meshgrid(gy, gx, indexing="ij")[::-1], dim=-1)[None]
+        tile = F.grid_sample(logits[None], grid, mode="bilinear", padding_mode="border", align_corners=False)
+        out[top : top + len(gy)] = tile[0].argmax(0).to(torch.uint8).numpy()
+    return out
+
+
+@torch.inference_mode()
+def segment(
+    image: Union[ImageInput, Sequence[ImageInput]],
+    model: str = "segnet_dsc",
+    weights: str = "DEFAULT",
+    device: Optional[str] = None,
+) -> Union[np.ndarray, List[np.ndarray]]:
+    """Class-index mask(s) (0 pet, 1 background, 2 border) at each image's original size.
+
+    ``image``: a path, PIL image, numpy array or tensor, or a list of them.
+    """
+    single = not isinstance(image, (list, tuple))
+    images = [image] if single else list(image)
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    net, member = load_model(model, str(weights), device)
+    t = member.transforms
+    masks = []
+    for item in images:
+        rgb = load_rgb(item, max_side=max(t.size) * 8)
+        chw = torch.from_numpy(rgb).permute(2, 0, 1)
+        x = normalize(resize_image(chw, t.size, t.interpolation), t.mean, t.std)[None].to(device)
+        logits = net(x)[0].float().cpu()
+        masks.append(_upsample_argmax(logits, rgb.shape[:2]))
+    return masks[0] if single else masks
+
+
+def mask_image(mask: np.ndarray) -> Image.Image:
+    """Palette PNG image of a class-index mask (pixel values stay 0, 1, 2)."""
+    im = Image.fromarray(mask.astype(np.uint8), mode="P")
+    im.putpalette(PALETTE.flatten().tolist())
+    return im
+
+
+def _as_rgb(image: ImageInput, mask: np.ndarray) -> np.ndarray:
+    rgb = load_rgb(image, max_side=1 << 30)
+    if rgb.shape[:2] != mask.shape:
+        raise ValueError(f"image is {rgb.shape[1]}x{rgb.shape[0]} but mask is {mask.shape[1]}x{mask.shape[0]}")
+    return rgb
+
+
+def overlay(image: ImageInput, mask: np.ndarray, alpha: float = 0.5) -> Image.Image:
+    """The photo with the class colours blended in."""
+    rgb = _as_rgb(image, mask).astype(np.float32)
+    out = (1 - alpha) * rgb + alpha * PALETTE[mask].astype(np.float32)
+    return Image.fromarray(out.round().astype(np.uint8))
+
+
+def alpha_matte(mask: np.ndarray) -> np.ndarray:
+    """255 on pet, 128 on border, 0 on background."""
+    return np.select([mask == PET, mask == BORDER], [255, 128], 0).astype(np.uint8)
+
+
+def cutout(image: ImageInput, mask: np.ndarray) -> Image.Image:
+    """RGBA cut-out of the pet (border half transparent)."""
+    rgb = _as_rgb(image, mask)
+    return Image.fromarray(np.dstack([rgb, alpha_matte(mask)]), mode="RGBA")
+
+
+def parse_colour(text: str) -> Tuple[int, int, int]:
+    """'#rrggbb', 'r,g,b' or a Pillow colour name -> RGB."""
+    from PIL import ImageColor
+
+    if "," in text:
+        parts = [int(p) for p in text.split(",")]
+        if len(parts) != 3 or not all(0 <= p <= 255 for p in parts):
+            raise ValueError(f"colour {text!r}: expected 'r,g,b' with values 0..255")
+        return tuple(parts)  # type: ignore[return-value]
+    try:
+        return ImageColor.getrgb(text)[:3]
+    except ValueError:
+        raise ValueError(f"colour {text!r}: not '#rrggbb', 'r,g,b' or a colour name") from None
+
+
+def replace_background(
+    image: ImageInput, mask: np.ndarray, background: Union[ImageInput, Tuple[int, int, int]]
+) -> Image.Image:
+    """The pet composited onto another image (stretched to fit) or a plain colour."""
+    rgb = _as_rgb(image, mask).astype(np.float32)
+    h, w = mask.shape
+    if isinstance(background, tuple):
+        bg = np.broadcast_to(np.array(background, np.float32), rgb.shape)
+    else:
+        bg_rgb = load_rgb(background)
+        bg = np.array(Image.fromarray(bg_rgb).resize((w, h), Image.BILINEAR), np.float32)
+    a = alpha_matte(mask).astype(np.float32)[..., None] / 255
+    return Image.fromarray((a * rgb + (1 - a) * bg).round().astype(np.uint8))
