@@ -93,12 +93,16 @@ def test_enum_without_weights_gives_a_clear_error():
 
 def test_unknown_member_lists_the_available_ones():
     with pytest.raises(ValueError, match="available: OXFORD_PET_V1, DEFAULT"):
-        petzoo.segnet_dsc(weights="V9")
+        petzoo.unet(weights="V9")
 
 
-def test_default_is_the_published_v1():
-    assert petzoo.SegNetDSC_Weights.DEFAULT is petzoo.SegNetDSC_Weights.OXFORD_PET_V1
-    assert petzoo.get_weight("SegNetDSC_Weights.DEFAULT") is petzoo.SegNetDSC_Weights.OXFORD_PET_V1
+def test_default_moved_to_v2_and_v1_still_loads():
+    w = petzoo.SegNetDSC_Weights
+    assert w.DEFAULT is w.OXFORD_PET_V2
+    assert petzoo.get_weight("SegNetDSC_Weights.DEFAULT") is w.OXFORD_PET_V2
+    v1 = petzoo.segnet_dsc(weights="OXFORD_PET_V1").state_dict()
+    v2 = petzoo.segnet_dsc(weights="DEFAULT").state_dict()
+    assert not torch.equal(v1["classifier.1.weight"], v2["classifier.1.weight"])
 
 
 def test_verify_accepts_member_default_name_and_qualified_name(trained):

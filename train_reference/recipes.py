@@ -45,6 +45,8 @@ CANDIDATES: Dict[str, Dict[str, str]] = {
 #: mIoU in the validation stage (numbers in the closing notes of issue 5).
 FINAL: Dict[str, Dict[str, str]] = {
     "OXFORD_PET_V1": {"fcn": "ce_dice", "segnet": "ce", "segnet_dsc": "ce", "unet": "ce_dice", "vit_seg": "ce"},
+    # Chosen by select_recipe.py over ce / ce_long / ce_dice_long (train_reference/logs/v2val).
+    "OXFORD_PET_V2": {"segnet_dsc": "ce_long"},
 }
 
 
@@ -56,6 +58,8 @@ def commands(stage: str, out: Path, models: List[str], extra: str, recipes: List
         elif stage == "val":
             names = {r: CANDIDATES[model][r] for r in ("ce", "ce_dice")}
         else:
+            if model not in FINAL[weight]:
+                raise SystemExit(f"{weight} has no recipe for {model}; it covers {sorted(FINAL[weight])}")
             chosen = FINAL[weight][model]
             names = {chosen: CANDIDATES[model][chosen]}
         for name, recipe in names.items():
