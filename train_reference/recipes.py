@@ -31,13 +31,21 @@ _VIT = (
     "--batch-size 16 --aug rich --image-size 128 --epochs 150"
 )
 MODELS = ["fcn", "segnet", "segnet_dsc", "unet", "vit_seg"]
+#: The seed article's SegNet-DSC recipe (128 px, NEAREST resize, flip + contrast 0.3,
+#: CE, Adam 1e-3, batch 64, 20 epochs, no scheduler), for comparison on CPU:
+#:   python train_reference/train.py --model segnet_dsc $SEED_RECIPE --device cpu --output-dir runs/seed
+SEED_RECIPE = (
+    "--image-size 128 --interpolation nearest --aug basic --loss ce --opt adam --lr 1e-3 "
+    "--batch-size 64 --epochs 20 --lr-scheduler none"
+)
 
 #: Candidate recipes per model, compared on a 10 % validation split of trainval.
 CANDIDATES: Dict[str, Dict[str, str]] = {
     m: {"ce": f"{_VIT if m == 'vit_seg' else _CNN} --loss ce",
         "ce_dice": f"{_VIT if m == 'vit_seg' else _CNN} --loss ce+dice",
         "ce_long": f"{_VIT if m == 'vit_seg' else _CNN} --loss ce".replace("--epochs 80", "--epochs 200"),
-        "ce_dice_long": f"{_VIT if m == 'vit_seg' else _CNN} --loss ce+dice".replace("--epochs 80", "--epochs 200")}
+        "ce_dice_long": f"{_VIT if m == 'vit_seg' else _CNN} --loss ce+dice".replace("--epochs 80", "--epochs 200"),
+        "seed": SEED_RECIPE}
     for m in MODELS
 }
 
