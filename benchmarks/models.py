@@ -17,10 +17,8 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import petzoo  # noqa: E402
-from _timing import images_per_second  # noqa: E402
-from petzoo.profile import format_table, profile  # noqa: E402
+import petzoo
+from petzoo.profile import format_table, images_per_second, profile
 
 COLUMNS = [
     "model", "weight", "num_params", "gmacs", "file MiB", "img/s b1", "img/s b32", "test pixel acc", "test mIoU",

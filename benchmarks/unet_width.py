@@ -5,15 +5,12 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import petzoo  # noqa: E402
-from _timing import images_per_second  # noqa: E402
-from petzoo.profile import format_table, profile  # noqa: E402
+import petzoo
+from petzoo.profile import format_table, images_per_second, profile
 
 
 def main() -> int:

@@ -132,27 +132,24 @@ def _summary(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    import time
-
     import torch
 
     from . import get_model, list_models
-    from .profile import format_table
+    from .profile import format_table, images_per_second
 
     rows = []
     for name in args.models or list_models():
         model = get_model(name).eval()
         size = getattr(model, "image_size", args.image_size)
         x = torch.randn(args.batch_size, 3, size, size)
-        with torch.inference_mode():
-            model(x)
-            start, n = time.perf_counter(), 0
-            while time.perf_counter() - start < args.seconds:
+
+        def step():
+            with torch.inference_mode():
                 model(x)
-                n += 1
-        elapsed = time.perf_counter() - start
+
+        ips = images_per_second(step, args.batch_size, min_seconds=args.seconds)
         rows.append({"model": name, "size": size, "batch": args.batch_size,
-                     "ms/batch": elapsed / n * 1000, "img/s": n * args.batch_size / elapsed})
+                     "ms/batch": args.batch_size / ips * 1000, "img/s": ips})
     print(format_table(rows, ["model", "size", "batch", "ms/batch", "img/s"]))
     return 0
 

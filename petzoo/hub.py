@@ -36,35 +36,26 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _check(path: Path, weights: Weights) -> None:
+def _check(path: Path, expected: Optional[str], what: str) -> None:
     actual = sha256_of(path)
-    if actual != weights.sha256:
-        raise HashMismatchError(
-            f"{path}: sha256 is {actual}, expected {weights.sha256} for {weights.hub_repo}"
-        )
+    if actual != expected:
+        raise HashMismatchError(f"{path}: sha256 is {actual}, expected {expected} for {what}")
 
 
-def _from_hub(weights: Weights, check_hash: bool) -> Path:
+def _hub_file(repo: str, filename: str, revision: Optional[str], force: bool = False) -> Path:
     from huggingface_hub import hf_hub_download
 
-    def fetch(force: bool) -> Path:
-        return Path(
-            hf_hub_download(
-                weights.hub_repo, weights.filename, revision=weights.revision, force_download=force
-            )
-        )
+    return Path(hf_hub_download(repo, filename, revision=revision, force_download=force))
 
-    path = fetch(force=False)
-    if not check_hash:
-        return path
-    try:
-        _check(path, weights)
-    except HashMismatchError:
-        # A corrupt cached copy: drop it and fetch once more.
+
+def _verified_hub_file(repo: str, filename: str, revision: Optional[str], sha256: Optional[str]) -> Path:
+    """Cached or downloaded file with the given sha256; a corrupt copy is dropped and fetched once more."""
+    path = _hub_file(repo, filename, revision)
+    if sha256_of(path) != sha256:
         path.resolve().unlink(missing_ok=True)
         path.unlink(missing_ok=True)
-        path = fetch(force=True)
-        _check(path, weights)
+        path = _hub_file(repo, filename, revision, force=True)
+        _check(path, sha256, repo)
     return path
 
 
@@ -82,7 +73,7 @@ def find_weights_file(weights: Weights, check_hash: bool = True) -> Path:
     local = weights_root() / weights.local_dir / weights.filename
     if local.is_file():
         if check_hash:
-            _check(local, weights)  # a tracked file is never deleted, only reported
+            _check(local, weights.sha256, weights.hub_repo)  # a tracked file is never deleted, only reported
         return local
     tried: List[str] = [str(local)]
     if not weights.pushed:
@@ -92,7 +83,9 @@ def find_weights_file(weights: Weights, check_hash: bool = True) -> Path:
             f"(its weights/ folder) or set PETZOO_WEIGHTS_DIR."
         )
     try:
-        return _from_hub(weights, check_hash)
+        if not check_hash:
+            return _hub_file(weights.hub_repo, weights.filename, weights.revision)
+        return _verified_hub_file(weights.hub_repo, weights.filename, weights.revision, weights.sha256)
     except HashMismatchError:
         raise
     except Exception as err:  # huggingface_hub raises many kinds (offline, 404, network)
@@ -172,12 +165,6 @@ def save_pretrained(
     return config
 
 
-def _hub_file(repo: str, filename: str, revision: Optional[str], force: bool = False) -> Path:
-    from huggingface_hub import hf_hub_download
-
-    return Path(hf_hub_download(repo, filename, revision=revision, force_download=force))
-
-
 def from_pretrained(name_or_path: Union[str, Path], **kwargs: Any) -> nn.Module:
     """Build and load a model from a petzoo Hub folder: "hf-hub:org/name[@revision]" or a local path.
 
@@ -191,10 +178,9 @@ def from_pretrained(name_or_path: Union[str, Path], **kwargs: Any) -> nn.Module:
         repo, revision = parse_hf_name(name)
         try:
             config = json.loads(_hub_file(repo, CONFIG_NAME, revision).read_text())
-            weights_path = _hub_file(repo, WEIGHTS_NAME, revision)
-            if sha256_of(weights_path) != config.get("sha256"):  # corrupt cache: fetch once more
-                weights_path.resolve().unlink(missing_ok=True)
-                weights_path = _hub_file(repo, WEIGHTS_NAME, revision, force=True)
+            weights_path = _verified_hub_file(repo, WEIGHTS_NAME, revision, config.get("sha256"))
+        except HashMismatchError:
+            raise
         except Exception as err:  # offline, 404, network, truncated transfer
             raise WeightsNotFoundError(f"could not download {name} ({CONFIG_NAME}, {WEIGHTS_NAME}): {_describe(err)}") from err
     else:
@@ -203,9 +189,7 @@ def from_pretrained(name_or_path: Union[str, Path], **kwargs: Any) -> nn.Module:
             raise FileNotFoundError(f"{folder / CONFIG_NAME} not found: not a petzoo model folder")
         config = json.loads((folder / CONFIG_NAME).read_text())
         weights_path = folder / WEIGHTS_NAME
-    actual = sha256_of(weights_path)
-    if actual != config.get("sha256"):
-        raise HashMismatchError(f"{weights_path}: sha256 is {actual}, expected {config.get('sha256')} (config.json)")
+        _check(weights_path, config.get("sha256"), f"{folder / CONFIG_NAME}")
     build_kwargs = {**config.get("builder_kwargs", {}), **kwargs}
     build_kwargs.setdefault("num_classes", len(config["categories"]))
     model = get_model(config["model"], **build_kwargs)

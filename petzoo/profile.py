@@ -1,7 +1,8 @@
 """Parameters and mult-adds of zoo models (torchinfo, cross-checked by FlopCounterMode)."""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+import time
+from typing import Any, Callable, Dict, List, Optional
 
 import torch
 from torch import nn
@@ -104,3 +105,16 @@ def format_table(rows: List[Dict[str, Any]], columns: List[str]) -> str:
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     lines += ["| " + " | ".join(fmt(r.get(c, "")) for c in columns) + " |" for r in rows]
     return "\n".join(lines)
+
+
+def images_per_second(step: Callable[[], None], batch: int, warmup: int = 1, min_seconds: float = 2.0) -> float:
+    """Run ``step`` (one batch) after ``warmup`` calls until ``min_seconds`` pass; images/s."""
+    for _ in range(warmup):
+        step()
+    n, start = 0, time.perf_counter()
+    while True:
+        step()
+        n += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= min_seconds:
+            return n * batch / elapsed

@@ -272,65 +272,62 @@ def main(args, argv: list[str] | None = None) -> dict:
         }
         write_json(out / "config.json", config)
 
-    epochs_done, t_start = start_epoch, time.time()
-    epoch_seconds = 0.0
-    epoch = 0
-    for size, n_epochs in schedule:
-        images, masks = resized_split(full, size, args.interpolation, progress=progress)
-        augment = build_augmentation(args.aug)
-        train_set = TensorSegmentationSet(images[train_idx], masks[train_idx], augment)
-        val_set = TensorSegmentationSet(images[val_idx], masks[val_idx]) if val_idx else None
-        sampler = torch.utils.data.DistributedSampler(train_set, world, rank, shuffle=True, seed=args.seed, drop_last=True)
-        loader = torch.utils.data.DataLoader(
-            train_set, batch_size=args.batch_size, sampler=sampler, num_workers=args.workers, drop_last=True,
-            pin_memory=device.type == "cuda",
-        )
-        for _ in range(n_epochs):
-            if epoch < start_epoch:
-                epoch += 1
-                continue
-            if args.time_budget and (time.time() - t_start + epoch_seconds) / 60 > args.time_budget:
-                if is_main:
-                    print(f"time budget of {args.time_budget} min reached before epoch {epoch}; stopping", flush=True)
-                break
-            t0 = time.time()
-            seed_everything(args.seed * 1000 + epoch + rank * 7919)
-            if augment is not None:
-                augment.set_random_seed(args.seed * 1000 + epoch + rank * 7919)
-            sampler.set_epoch(epoch)
-            stats = train_one_epoch(
-                train_model, loader, criterion, optimizer, device, scheduler, args.amp, args.channels_last,
-                progress, desc=f"epoch {epoch} @{size}px",
-            )
-            row = {"epoch": epoch, "image_size": size, **stats}
-            if val_set is not None:
-                vl = torch.utils.data.DataLoader(val_set, batch_size=args.eval_batch_size)
-                cm = evaluate_tensors(model, vl, device, 3, args.amp, args.channels_last)
-                m = cm.compute()
-                row["val"] = {k: m[k] for k in ("pixel_acc", "miou", "seed_iou")}
-            epoch_seconds = time.time() - t0
-            row["seconds"] = round(epoch_seconds, 2)
-            score = row["val"]["miou"] if val_set is not None else epoch
+    sizes = [size for size, n_epochs in schedule for _ in range(n_epochs)]  # image size of each epoch
+    epochs_done, t_start, epoch_seconds = start_epoch, time.time(), 0.0
+    loaded_size = None
+    for epoch in range(start_epoch, len(sizes)):
+        size = sizes[epoch]
+        if args.time_budget and (time.time() - t_start + epoch_seconds) / 60 > args.time_budget:
             if is_main:
-                print(json.dumps(row), flush=True)
-                if out:
-                    with open(out / "metrics.jsonl", "a") as f:
-                        f.write(json.dumps(row) + "\n")
-                    if score >= best:
-                        best = score
-                        state = {k: v.contiguous() for k, v in model.state_dict().items()}
-                        atomic_write(out / "best.safetensors", lambda tmp: save_file(state, tmp))
-                    ckpt = {
-                        "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                        "scheduler": scheduler.state_dict() if scheduler else None,
-                        "epoch": epoch, "best": best, "args": vars(args),
-                    }
-                    atomic_write(out / "last.pt", lambda tmp: torch.save(ckpt, tmp))
-            epoch += 1
-            epochs_done = epoch
-        else:
-            continue
-        break
+                print(f"time budget of {args.time_budget} min reached before epoch {epoch}; stopping", flush=True)
+            break
+        if size != loaded_size:  # a new phase of a progressive schedule
+            images, masks = resized_split(full, size, args.interpolation, progress=progress)
+            augment = build_augmentation(args.aug)
+            train_set = TensorSegmentationSet(images[train_idx], masks[train_idx], augment)
+            val_set = TensorSegmentationSet(images[val_idx], masks[val_idx]) if val_idx else None
+            sampler = torch.utils.data.DistributedSampler(
+                train_set, world, rank, shuffle=True, seed=args.seed, drop_last=True
+            )
+            loader = torch.utils.data.DataLoader(
+                train_set, batch_size=args.batch_size, sampler=sampler, num_workers=args.workers, drop_last=True,
+                pin_memory=device.type == "cuda",
+            )
+            loaded_size = size
+        t0 = time.time()
+        epoch_seed = args.seed * 1000 + epoch + rank * 7919
+        seed_everything(epoch_seed)
+        if augment is not None:
+            augment.set_random_seed(epoch_seed)
+        sampler.set_epoch(epoch)
+        stats = train_one_epoch(
+            train_model, loader, criterion, optimizer, device, scheduler, args.amp, args.channels_last,
+            progress, desc=f"epoch {epoch} @{size}px",
+        )
+        row = {"epoch": epoch, "image_size": size, **stats}
+        if val_set is not None:
+            vl = torch.utils.data.DataLoader(val_set, batch_size=args.eval_batch_size)
+            m = evaluate_tensors(model, vl, device, 3, args.amp, args.channels_last).compute()
+            row["val"] = {k: m[k] for k in ("pixel_acc", "miou", "seed_iou")}
+        epoch_seconds = time.time() - t0
+        row["seconds"] = round(epoch_seconds, 2)
+        score = row["val"]["miou"] if val_set is not None else epoch
+        if is_main:
+            print(json.dumps(row), flush=True)
+            if out:
+                with open(out / "metrics.jsonl", "a") as f:
+                    f.write(json.dumps(row) + "\n")
+                if score >= best:
+                    best = score
+                    state = {k: v.contiguous() for k, v in model.state_dict().items()}
+                    atomic_write(out / "best.safetensors", lambda tmp: save_file(state, tmp))
+                ckpt = {
+                    "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict() if scheduler else None,
+                    "epoch": epoch, "best": best, "args": vars(args),
+                }
+                atomic_write(out / "last.pt", lambda tmp: torch.save(ckpt, tmp))
+        epochs_done = epoch + 1
 
     train_minutes = (time.time() - t_start) / 60
     rank_hashes = gather_parameter_hashes(model, world)
