@@ -14,7 +14,7 @@ from PIL import Image, ImageDraw
 from skimage import data
 
 import petzoo
-import petzoo.segment as S
+import petzoo.inference as S
 
 OUT = Path(__file__).resolve().parent / "figures" / "demo_chelsea.png"
 

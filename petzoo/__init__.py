@@ -23,6 +23,7 @@ from .models import (
     vit_seg,
 )
 from .hub import from_pretrained, save_pretrained
+from .inference import cutout, overlay, replace_background, segment
 from .profile import summary
 
 __version__ = "0.1.0"

@@ -48,7 +48,7 @@ def _inputs(paths: List[str]) -> List[Path]:
 def _predict(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
-    from . import segment as S
+    from . import inference as S
     from ._io import atomic_write
     from .images import ImageLoadError
 

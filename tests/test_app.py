@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 import petzoo
-import petzoo.segment as S
+import petzoo.inference as S
 from conftest import ROOT
 
 

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-import petzoo.segment as S
+import petzoo.inference as S
 from petzoo.images import ImageLoadError, load_rgb
 
 
