@@ -37,10 +37,9 @@ def to_weights(entry: Dict[str, Any]) -> Weights:
 
 def weights_enum(enum_name: str, model: str, module: str) -> Type[WeightsEnum]:
     """The enum of ``model``'s published weights; ``DEFAULT`` is the entry marked default."""
-    members = []
-    for entry in read_manifest().get(model, []):
-        members.append((entry["name"], to_weights(entry)))
-    default = [e["name"] for e in read_manifest().get(model, []) if e.get("default")]
+    entries = read_manifest().get(model, [])
+    members = [(entry["name"], to_weights(entry)) for entry in entries]
+    default = [e["name"] for e in entries if e.get("default")]
     if default:
         members.append(("DEFAULT", dict(members)[default[-1]]))
     enum = WeightsEnum(enum_name, members, module=module, qualname=enum_name)

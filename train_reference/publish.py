@@ -54,7 +54,7 @@ def evaluate(model, state, size, interpolation, data_path, device, splits):
     }
 
 
-def model_card(entry: dict, cfg: dict) -> str:
+def model_card(entry: dict) -> str:
     m = entry["meta"]
     test = m["_metrics"]["test"]
     other = m["_metrics"]["other_breeds"]
@@ -194,7 +194,7 @@ def main(argv=None) -> int:
         "transforms": config["transforms"],
         "meta": {k: v for k, v in config.items() if k not in FOLDER_ONLY_KEYS},
     }
-    card = model_card(entry, cfg)
+    card = model_card(entry)
     atomic_write(folder / "README.md", lambda tmp: Path(tmp).write_text(card))
 
     if args.push and not args.dry_run:
