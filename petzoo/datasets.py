@@ -1,10 +1,11 @@
 """Oxford-IIIT Pet segmentation data (standard layout), read from outside the repo."""
 from __future__ import annotations
 
+import copy
 import hashlib
 import os
 from pathlib import Path
-from typing import Callable, List, Optional, Tuple, Union
+from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -132,6 +133,13 @@ class OxfordIIITPet(torch.utils.data.Dataset):
         if self.transforms is not None:
             return self.transforms(image_t, mask_t)
         return image_t, mask_t
+
+    def subset(self, indices: Sequence[int], split: str) -> "OxfordIIITPet":
+        """The items at ``indices`` as a split of its own named ``split`` (e.g. a validation split)."""
+        sub = copy.copy(self)
+        sub.stems = [self.stems[i] for i in indices]
+        sub.split = split
+        return sub
 
     def fingerprint(self) -> str:
         """sha256 over the list and every listed image and trimap's bytes."""

@@ -87,6 +87,27 @@ def test_run_folder_records_config_and_metrics(synthetic_root, tmp_path):
     assert not list(out.glob("*.tmp"))
 
 
+def test_validation_images_are_also_scored_at_label_resolution(synthetic_root, tmp_path):
+    res = run_train(tiny_args(synthetic_root, tmp_path / "run", "--val-split", "0.25", "--epochs", "1"))
+    ds = OxfordIIITPet(synthetic_root, "trainval")
+    _, val_idx = train.split_indices(len(ds), 0.25, 0)
+    assert set(res) == {"val"}
+    assert res["val"]["label_resolution"]["pixels"] == sum(ds[i][1].numel() for i in val_idx)
+
+
+def test_finetune_starts_from_the_given_weights(synthetic_root, tmp_path):
+    run_train(tiny_args(synthetic_root, tmp_path / "base", "--epochs", "1"))
+    base = tmp_path / "base" / "best.safetensors"
+    # lr 0: a fresh optimizer that cannot move the weights, so they must be the base's.
+    run_train(tiny_args(synthetic_root, tmp_path / "ft", "--epochs", "1", "--lr", "0", "--finetune-from", str(base)))
+    before, after = load_file(str(base)), load_file(str(tmp_path / "ft" / "best.safetensors"))
+    params = [name for name, _ in petzoo.segnet_dsc().named_parameters()]
+    assert all(torch.equal(before[k], after[k]) for k in params)
+    assert "--finetune-from" in json.loads((tmp_path / "ft" / "config.json").read_text())["command"]
+    with pytest.raises(SystemExit, match="--finetune-from 'Nope.V1'"):
+        run_train(tiny_args(synthetic_root, tmp_path / "bad", "--finetune-from", "Nope.V1"))
+
+
 def test_test_only_evaluates_at_model_and_label_resolution(synthetic_root, tmp_path):
     out = tmp_path / "run"
     run_train(tiny_args(synthetic_root, out, "--epochs", "1"))

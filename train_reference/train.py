@@ -69,6 +69,10 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--sync-bn", action="store_true", help="SyncBatchNorm under DDP")
     p.add_argument("--output-dir", default=None, help="run folder (config.json, metrics.jsonl, last.pt, best.safetensors)")
     p.add_argument("--resume", default=None, help="a last.pt to continue from")
+    p.add_argument(
+        "--finetune-from", default=None,
+        help="start from these weights (a .safetensors file or 'Enum.NAME'), with a fresh optimizer and schedule",
+    )
     p.add_argument("--time-budget", type=float, default=None, help="minutes; stop cleanly before exceeding it")
     p.add_argument("--test-only", action="store_true")
     p.add_argument("--weights", default=None, help="safetensors file or 'Enum.NAME' for --test-only")
@@ -180,10 +184,14 @@ def gather_parameter_hashes(model, world: int) -> list[str]:
     return hashes
 
 
-def evaluate_splits(args, model, size, device, progress) -> dict:
+def named_splits(args) -> dict:
+    """{name: dataset} of --test-splits."""
+    return {s: OxfordIIITPet(args.data_path, s) for s in args.test_splits.split(",") if s}
+
+
+def evaluate_splits(args, model, size, device, progress, datasets: dict) -> dict:
     results = {}
-    for split in [s for s in args.test_splits.split(",") if s]:
-        ds = OxfordIIITPet(args.data_path, split)
+    for split, ds in datasets.items():
         results[split] = evaluate_dataset(
             unwrap(model), ds, (size, size), IMAGENET_MEAN, IMAGENET_STD, device,
             interpolation=args.interpolation, batch_size=args.eval_batch_size, progress=progress,
@@ -197,13 +205,15 @@ def evaluate_splits(args, model, size, device, progress) -> dict:
     return results
 
 
-def load_weights_arg(args, model) -> None:
-    if args.weights is None:
-        raise SystemExit("--test-only needs --weights (a .safetensors file or 'Enum.NAME')")
-    if Path(args.weights).is_file():
-        state = {k: v.float() if v.is_floating_point() else v for k, v in load_file(args.weights).items()}
+def load_weights(model, spec: str, flag: str) -> None:
+    """Load ``spec`` (a .safetensors file or 'Enum.NAME') into ``model``; ``flag`` names the argument."""
+    if Path(spec).is_file():
+        state = {k: v.float() if v.is_floating_point() else v for k, v in load_file(spec).items()}
     else:
-        state = petzoo.get_weight(args.weights).get_state_dict()
+        try:
+            state = petzoo.get_weight(spec).get_state_dict()
+        except (ValueError, KeyError, AttributeError) as err:
+            raise SystemExit(f"{flag} {spec!r}: neither a file nor a published weight ({err})") from None
     model.load_state_dict(state, strict=True)
 
 
@@ -223,14 +233,18 @@ def main(args, argv: list[str] | None = None) -> dict:
     final_size = schedule[-1][0]
 
     if args.test_only:
-        load_weights_arg(args, model)
-        results = evaluate_splits(args, model, final_size, device, progress)
+        if args.weights is None:
+            raise SystemExit("--test-only needs --weights (a .safetensors file or 'Enum.NAME')")
+        load_weights(model, args.weights, "--weights")
+        results = evaluate_splits(args, model, final_size, device, progress, named_splits(args))
         if args.output_dir and is_main:
             out = Path(args.output_dir)
             out.mkdir(parents=True, exist_ok=True)
             write_json(out / "eval.json", {"weights": args.weights, "image_size": final_size, "results": results})
         return results
 
+    if args.finetune_from:
+        load_weights(model, args.finetune_from, "--finetune-from")
     if args.sync_bn and device.type != "cuda":
         raise SystemExit("--sync-bn needs CUDA devices (torch's SyncBatchNorm is GPU-only)")
     if args.sync_bn and world > 1:
@@ -335,7 +349,10 @@ def main(args, argv: list[str] | None = None) -> dict:
     if is_main:
         if val_idx and out and (out / "best.safetensors").is_file():
             model.load_state_dict(load_file(str(out / "best.safetensors")))  # best on validation
-        results = evaluate_splits(args, model, final_size, device, progress) if args.test_splits else {}
+        splits = named_splits(args)
+        if val_idx:  # the validation images at label resolution, comparable across image sizes
+            splits["val"] = full.subset(val_idx, f"{args.train_split}-val")
+        results = evaluate_splits(args, model, final_size, device, progress, splits)
         summary = {
             "epochs_done": epochs_done, "epochs_planned": sum(e for _, e in schedule),
             "train_minutes": round(train_minutes, 2), "image_size": final_size, "results": results,
