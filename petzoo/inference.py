@@ -8,6 +8,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
+from torch import nn
+from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from ._api import get_model, get_model_weights
 from .images import ImageInput, load_rgb
@@ -19,12 +21,32 @@ PALETTE = np.array([[255, 140, 0], [30, 40, 90], [200, 200, 200]], dtype=np.uint
 _TILE_ROWS = 512
 
 
+def fuse_conv_bn(model: nn.Module) -> nn.Module:
+    """Fold every BatchNorm2d that directly follows a Conv2d in an nn.Sequential into the conv.
+
+    In place; ``model`` must be in eval mode (the running statistics are folded in).
+    """
+    if model.training:
+        raise ValueError("fuse_conv_bn needs an eval-mode model (call .eval() first)")
+    for seq in [m for m in model.modules() if isinstance(m, nn.Sequential)]:
+        for i in range(len(seq) - 1):
+            if isinstance(seq[i], nn.Conv2d) and isinstance(seq[i + 1], nn.BatchNorm2d):
+                seq[i] = fuse_conv_bn_eval(seq[i], seq[i + 1])
+                seq[i + 1] = nn.Identity()
+    return model
+
+
+def prepare_for_inference(model: nn.Module) -> nn.Module:
+    """Eval mode, BatchNorm folded into convs, channels_last weights (see benchmarks/segment_api.py)."""
+    return fuse_conv_bn(model.eval()).to(memory_format=torch.channels_last)
+
+
 @functools.lru_cache(maxsize=8)
-def load_model(model: str, weights: str, device: str) -> Tuple[torch.nn.Module, object]:
-    """(eval-mode model, weights member), cached per process."""
+def load_model(model: str, weights: str, device: str, optimize: bool = True) -> Tuple[torch.nn.Module, object]:
+    """(eval-mode model, weights member), cached per process; ``optimize``: :func:`prepare_for_inference`."""
     member = get_model_weights(model).verify(weights)
     net = get_model(model, weights=member).eval().to(device)
-    return net, member
+    return (prepare_for_inference(net) if optimize else net), member
 
 
 def _upsample_argmax(logits: torch.Tensor, size: Tuple[int, int]) -> np.ndarray:
@@ -53,22 +75,26 @@ def segment(
     model: str = "segnet_dsc",
     weights: str = "DEFAULT",
     device: Optional[str] = None,
+    optimize: bool = True,
 ) -> Union[np.ndarray, List[np.ndarray]]:
     """Class-index mask(s) (0 pet, 1 background, 2 border) at each image's original size.
 
     ``image``: a path, PIL image, numpy array or tensor, or a list of them.
+    ``optimize=False`` runs the model as built (no BatchNorm folding, no channels_last).
     """
     single = not isinstance(image, (list, tuple))
     images = [image] if single else list(image)
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    net, member = load_model(model, str(weights), device)
+    net, member = load_model(model, str(weights), device, optimize)
     t = member.transforms
     masks = []
     for item in images:
         rgb = load_rgb(item, max_side=max(t.size) * 8)
         chw = torch.from_numpy(rgb).permute(2, 0, 1)
         x = normalize(resize_image(chw, t.size, t.interpolation), t.mean, t.std)[None].to(device)
-        logits = net(x)[0].float().cpu()
+        if optimize:
+            x = x.contiguous(memory_format=torch.channels_last)
+        logits = net(x)[0].float().cpu().contiguous()
         masks.append(_upsample_argmax(logits, rgb.shape[:2]))
     return masks[0] if single else masks
 
