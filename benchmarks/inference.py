@@ -1,33 +1,49 @@
 """CPU inference: the zoo beside peer models, and the effect of inference optimisations.
 
     python benchmarks/inference.py [--models segnet_dsc unet] [--min-seconds 2]
+    python benchmarks/inference.py --markdown docs/inference.md   # regenerate the doc
 
 For each model at 128 px: latency (batch 1, ms) and throughput (batch 32, img/s) for
   eager        fp32, eval, torch.inference_mode (the baseline)
   cl           + channels_last memory format
+  fused        + BatchNorm folded into convs: petzoo.inference.prepare_for_inference,
+               what petzoo.segment() runs
   frozen       torch.jit.trace -> freeze -> optimize_for_inference (folds BatchNorm into convs)
   ort          onnxruntime CPU on the ONNX export (zoo models)
-  bf16         eager under bfloat16 autocast
+  ort-int8     onnxruntime on that export with int8 weights (dynamic quantization)
+  bf16         eager under bfloat16 autocast (opt-in: ~100x slower on CPUs without bf16)
 Peers run with random init in the same process: segmentation_models_pytorch
 Unet("resnet18") and Unet("mobilenet_v2") (pip install segmentation-models-pytorch)
 and torchvision's lraspp_mobilenet_v3_large. Ratios are throughput relative to
 segnet_dsc eager.
+
+Then the API: petzoo.segment() on scikit-image's bundled photos with each DEFAULT
+weight, optimize=False (the model as built) against optimize=True (the default),
+in ms per photo (decode, resize, forward, upsampling and argmax at the photo's size).
 """
 from __future__ import annotations
 
 import argparse
+import os
+import platform
 import sys
 import tempfile
+import time
 import warnings
 from pathlib import Path
 
+import numpy as np
 import torch
 
 import petzoo
+from petzoo._io import atomic_write
+from petzoo.inference import prepare_for_inference, segment
 from petzoo.profile import format_table, images_per_second
 
 SIZE = 128
-VARIANTS = ["eager", "cl", "frozen", "ort", "bf16"]
+VARIANTS = ["eager", "cl", "fused", "frozen", "ort", "ort-int8", "bf16"]
+DEFAULT_VARIANTS = [v for v in VARIANTS if v != "bf16"]
+DEMO_PHOTOS = ("chelsea.png", "coffee.png", "astronaut.png", "rocket.jpg")  # bundled with scikit-image
 
 
 def peers() -> dict:
@@ -70,6 +86,15 @@ def runners(model: torch.nn.Module, zoo: bool) -> dict:
             cl_model = model.to(memory_format=torch.channels_last)
         return cl_model(x.contiguous(memory_format=torch.channels_last))
 
+    fused = {}
+
+    def prepared(x):
+        if not fused:
+            import copy
+
+            fused["m"] = prepare_for_inference(copy.deepcopy(model))
+        return fused["m"](x.contiguous(memory_format=torch.channels_last))
+
     frozen = {}
 
     def jit_frozen(x):
@@ -84,31 +109,43 @@ def runners(model: torch.nn.Module, zoo: bool) -> dict:
         with torch.autocast("cpu", dtype=torch.bfloat16):
             return model(x)
 
-    out = {"eager": eager, "cl": channels_last, "frozen": jit_frozen, "bf16": bf16}
+    out = {"eager": eager, "cl": channels_last, "fused": prepared, "frozen": jit_frozen, "bf16": bf16}
     if zoo:
-        session = {}
+        sessions = {}
 
-        def ort(x):
+        def ort_session(int8: bool):
             import onnxruntime
 
             from petzoo.export import export_onnx
 
-            if not session:
+            if int8 not in sessions:
                 path = Path(tempfile.mkdtemp()) / "m.onnx"
                 export_onnx(model.to(memory_format=torch.contiguous_format), (SIZE, SIZE), path)
-                session["s"] = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-            return session["s"].run(None, {"image": x.numpy()})
+                if int8:
+                    from onnxruntime.quantization import QuantType, quantize_dynamic
 
-        out["ort"] = ort
+                    quantize_dynamic(str(path), str(path.with_suffix(".int8.onnx")), weight_type=QuantType.QInt8)
+                    path = path.with_suffix(".int8.onnx")
+                sessions[int8] = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+            return sessions[int8]
+
+        out["ort"] = lambda x: torch.from_numpy(ort_session(False).run(None, {"image": x.numpy()})[0])
+        out["ort-int8"] = lambda x: torch.from_numpy(ort_session(True).run(None, {"image": x.numpy()})[0])
     return out
 
 
 def measure(name: str, model: torch.nn.Module, zoo: bool, min_seconds: float, variants: list) -> list:
+    """Timing rows; "argmax agree" is the share of pixels whose class equals eager's on a real photo."""
     rows = []
+    photo = demo_batch()
+    with torch.inference_mode():
+        reference = model.eval()(photo).argmax(1)
     for variant, fn in runners(model, zoo).items():
         if variant not in variants:
             continue
-        row = {"model": name, "variant": variant}
+        with torch.inference_mode():
+            agree = (fn(photo).argmax(1) == reference).float().mean().item()
+        row = {"model": name, "variant": variant, "argmax agree": f"{agree * 100:.2f} %"}
         for batch in (1, 32):
             x = torch.randn(batch, 3, SIZE, SIZE)
 
@@ -119,8 +156,43 @@ def measure(name: str, model: torch.nn.Module, zoo: bool, min_seconds: float, va
             ips = images_per_second(step, batch, warmup=2, min_seconds=min_seconds)
             row["b1 ms" if batch == 1 else "b32 img/s"] = 1000 / ips if batch == 1 else ips
         rows.append(row)
-        print(f"{name:30s} {variant:7s} b1 {row['b1 ms']:8.1f} ms  b32 {row['b32 img/s']:7.1f} img/s", flush=True)
+        print(f"{name:30s} {variant:8s} b1 {row['b1 ms']:8.1f} ms  b32 {row['b32 img/s']:7.1f} img/s", flush=True)
     return rows
+
+
+def demo_photos() -> list:
+    """scikit-image's bundled photos as (H, W, 3) uint8 arrays."""
+    import skimage
+
+    from petzoo.images import load_rgb
+
+    return [load_rgb(Path(skimage.__file__).parent / "data" / name) for name in DEMO_PHOTOS]
+
+
+def demo_batch() -> torch.Tensor:
+    """The demo photos at 128 px, normalised as every weight's transforms do."""
+    from petzoo.transforms import SegmentationPresetEval
+
+    prep = SegmentationPresetEval(SIZE)
+    return torch.stack([prep(torch.from_numpy(rgb).permute(2, 0, 1)) for rgb in demo_photos()])
+
+
+def measure_api(name: str, repeats: int) -> dict:
+    """ms per photo of petzoo.segment() with and without the optimized model, and their agreement."""
+    photos = demo_photos()
+    row = {"model": name, "weight": petzoo.get_model_weights(name).DEFAULT.name}
+    masks = {}
+    for optimize in (False, True):
+        masks[optimize] = segment(photos, model=name, optimize=optimize)  # warm-up: loads and caches the model
+        start = time.perf_counter()
+        for _ in range(repeats):
+            segment(photos, model=name, optimize=optimize)
+        row["optimized ms" if optimize else "as built ms"] = (time.perf_counter() - start) * 1000 / (repeats * len(photos))
+    row["speed-up"] = row["as built ms"] / row["optimized ms"]
+    same = sum((a == b).sum() for a, b in zip(masks[False], masks[True])) / sum(m.size for m in masks[True])
+    row["masks agree"] = f"{same * 100:.3f} %"
+    print(f"segment() {name:12s} {row['as built ms']:7.1f} -> {row['optimized ms']:7.1f} ms/photo", flush=True)
+    return row
 
 
 def main() -> int:
@@ -128,22 +200,62 @@ def main() -> int:
     p.add_argument("--models", nargs="+", default=petzoo.list_models())
     p.add_argument("--no-peers", action="store_true")
     p.add_argument("--min-seconds", type=float, default=2.0)
-    p.add_argument("--variants", nargs="+", default=VARIANTS, choices=VARIANTS,
+    p.add_argument("--variants", nargs="+", default=DEFAULT_VARIANTS, choices=VARIANTS,
                    help="bf16 is ~100x slower than fp32 on CPUs without native bf16 (seen here)")
+    p.add_argument("--api-repeats", type=int, default=3, help="passes over the demo photos per segment() timing")
+    p.add_argument("--markdown", type=Path, default=None, help="write docs/inference.md here")
     args = p.parse_args()
     rows = []
     for name in args.models:
-        rows += measure(name, petzoo.get_model(name), True, args.min_seconds, args.variants)
+        rows += measure(name, petzoo.get_model(name, weights="DEFAULT"), True, args.min_seconds, args.variants)
     if not args.no_peers:
         for name, build in peers().items():
             rows += measure(name, LogitsOnly(build()), False, args.min_seconds, args.variants)
     base = next((r["b32 img/s"] for r in rows if r["model"] == "segnet_dsc" and r["variant"] == "eager"), None)
     for r in rows:
         r["x segnet_dsc"] = r["b32 img/s"] / base if base else float("nan")
-    print()
-    print(format_table(rows, ["model", "variant", "b1 ms", "b32 img/s", "x segnet_dsc"]))
-    print(f"\n{SIZE} px, {torch.get_num_threads()} threads, torch {torch.__version__}")
+    api_rows = [measure_api(name, args.api_repeats) for name in args.models]
+    table = format_table(rows, ["model", "variant", "b1 ms", "b32 img/s", "x segnet_dsc", "argmax agree"])
+    api_table = format_table(api_rows, ["model", "weight", "as built ms", "optimized ms", "speed-up", "masks agree"])
+    machine = f"{platform.machine()} CPU, {os.cpu_count()} cores, torch {torch.__version__}, {torch.get_num_threads()} threads"
+    print(f"\n{table}\n\n{api_table}\n\n{SIZE} px, {machine}")
+    if args.markdown:
+        doc = INFERENCE_DOC.format(table=table, api_table=api_table, machine=machine, size=SIZE)
+        atomic_write(args.markdown, lambda tmp: Path(tmp).write_text(doc))
     return 0
+
+
+INFERENCE_DOC = """# CPU inference speed
+
+Generated by `python benchmarks/inference.py --markdown docs/inference.md`
+(do not edit by hand) on {machine}. Rerun it on an idle machine: numbers move
+by 10-20 % under load.
+
+## Models and inference back-ends ({size} px)
+
+b1 ms: latency of one image; b32 img/s: throughput at batch 32; x segnet_dsc:
+throughput relative to segnet_dsc eager. Zoo models run with their DEFAULT
+weights (at {size} px whatever the weight's own input size, so that the
+architectures compare); peers (tv = torchvision, smp =
+segmentation_models_pytorch) have random init, which does not change their
+speed. argmax agree: share of pixels whose class matches eager fp32 on
+scikit-image's demo photos (meaningless for the random-init peers).
+Variants: eager (fp32, eval, inference_mode), cl (channels_last), fused
+(BatchNorm folded into convs + channels_last, what `petzoo.segment()` runs),
+frozen (jit trace + freeze + optimize_for_inference), ort (onnxruntime CPU),
+ort-int8 (onnxruntime, int8 weights by dynamic quantization).
+
+{table}
+
+## `petzoo.segment()` before and after
+
+ms per photo over scikit-image's chelsea, coffee, astronaut and rocket photos,
+with each model's DEFAULT weight: decoding, resizing, the forward pass and the
+upsampling + argmax at the photo's own size. "as built" is `optimize=False`;
+"optimized" is the default (`prepare_for_inference`).
+
+{api_table}
+"""
 
 
 if __name__ == "__main__":
