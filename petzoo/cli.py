@@ -96,19 +96,12 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     from . import get_model, get_model_weights
     from .datasets import OxfordIIITPet
-    from .engine import evaluate_dataset
+    from .engine import evaluate_splits
 
     member = get_model_weights(args.model).verify(args.weights)
     model = get_model(args.model, weights=member).eval().to(args.device)
-    t = member.transforms
-    results = {}
-    for split in args.splits.split(","):
-        ds = OxfordIIITPet(args.data_path, split)
-        res = evaluate_dataset(model, ds, t.size, t.mean, t.std, torch.device(args.device), t.interpolation,
-                               progress=not args.quiet)
-        results[split] = res
-        m = res["label_resolution"]
-        print(f"{split} ({len(ds)} images): pixel_acc {m['pixel_acc']:.4f}  miou {m['miou']:.4f}  seed_iou {m['seed_iou']:.4f}")
+    datasets = {split: OxfordIIITPet(args.data_path, split) for split in args.splits.split(",")}
+    results = evaluate_splits(model, datasets, member.transforms, torch.device(args.device), progress=not args.quiet)
     if args.json:
         from ._io import write_json
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Callable, Dict, Iterable, Optional, Sequence
+from typing import Callable, Dict, Iterable, Mapping, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -110,3 +110,29 @@ def evaluate_dataset(
             up = F.interpolate(logit[None], size=mask.shape[-2:], mode="bilinear", align_corners=False)
             at_label.update(up.argmax(1), mask[None])
     return {"model_resolution": at_model.compute(), "label_resolution": at_label.compute()}
+
+
+def evaluate_splits(
+    model: nn.Module,
+    datasets: Mapping[str, OxfordIIITPet],
+    transforms,
+    device: torch.device,
+    batch_size: int = 16,
+    progress: bool = True,
+    report: Optional[Callable[[str], None]] = print,
+) -> Dict[str, Dict[str, Dict[str, object]]]:
+    """:func:`evaluate_dataset` on each named split with a weight's ``transforms``
+    (anything with size, mean, std, interpolation); ``report`` gets one line per split."""
+    results = {}
+    for split, ds in datasets.items():
+        results[split] = evaluate_dataset(
+            model, ds, transforms.size, transforms.mean, transforms.std, device,
+            interpolation=transforms.interpolation, batch_size=batch_size, progress=progress,
+        )
+        m = results[split]["label_resolution"]
+        if report:
+            report(
+                f"{split} ({len(ds)} images): pixel_acc {m['pixel_acc']:.4f}  miou {m['miou']:.4f}"
+                f"  seed_iou {m['seed_iou']:.4f}  (label resolution)"
+            )
+    return results

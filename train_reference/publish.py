@@ -23,11 +23,11 @@ import petzoo
 from petzoo._io import atomic_write, write_json
 from petzoo._published import MANIFEST
 from petzoo.datasets import OxfordIIITPet
-from petzoo.engine import evaluate_dataset
+from petzoo.engine import evaluate_splits
 from petzoo.hub import WEIGHTS_NAME, save_pretrained
 from petzoo.models.vit_seg import VIT_CONFIGS
 from petzoo.profile import profile
-from petzoo.transforms import IMAGENET_MEAN, IMAGENET_STD
+from petzoo.transforms import IMAGENET_MEAN, IMAGENET_STD, SegmentationPresetEval
 
 #: config.json keys that describe the folder rather than the weight's meta.
 FOLDER_ONLY_KEYS = ("model", "builder_kwargs", "transforms", "sha256", "size", "petzoo_version")
@@ -44,14 +44,17 @@ DATASET_CREDIT = (
 
 def evaluate(model, state, size, interpolation, data_path, device, splits):
     model.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)
-    model.to(device)
-    return {
-        s: evaluate_dataset(
-            model, OxfordIIITPet(data_path, s), (size, size), IMAGENET_MEAN, IMAGENET_STD, device,
-            interpolation=interpolation, progress=False,
-        )
-        for s in splits
-    }
+    prep = SegmentationPresetEval(size, IMAGENET_MEAN, IMAGENET_STD, interpolation)
+    datasets = {s: OxfordIIITPet(data_path, s) for s in splits}
+    return evaluate_splits(model.to(device), datasets, prep, device, progress=False, report=None)
+
+
+def describe(model_name: str, finetuned_from, size: int) -> str:
+    """The weight's one-line ``_docs``."""
+    data = "the 500 labeled trainval images of the shared Oxford-IIIT Pet copy"
+    if finetuned_from:
+        return f"{model_name}: {finetuned_from} fine-tuned at {size} px on {data} (its recipe is in that weight's meta)."
+    return f"{model_name} trained from scratch on {data}."
 
 
 def model_card(entry: dict) -> str:
@@ -77,6 +80,10 @@ def model_card(entry: dict) -> str:
         }],
     }
     header = json.dumps(yaml, indent=1)  # JSON is valid YAML
+    start = (
+        f"\nIt starts from `{m['finetuned_from']}`: train that weight first (its model card gives the command).\n"
+        if m.get("finetuned_from") else ""
+    )
     return f"""---
 {header}
 ---
@@ -109,7 +116,7 @@ Training ({m['train_minutes']:.1f} min on {m['train_hardware']}):
     {m['recipe']}
 
 then `python train_reference/publish.py <run dir>`.
-
+{start}
 ## Data and licence
 Trained on {DATASET_CREDIT}. These weights are licensed CC BY-SA 4.0.
 """
@@ -177,7 +184,8 @@ def main(argv=None) -> int:
         dataset_fingerprint=cfg["dataset_fingerprint"],
         git_commit=cfg["git_commit"],
         license="CC-BY-SA-4.0",
-        _docs=f"{model_name} trained from scratch on the 500 labeled trainval images of the shared Oxford-IIIT Pet copy.",
+        _docs=describe(model_name, targs.get("finetune_from"), size),
+        **({"finetuned_from": targs["finetune_from"]} if targs.get("finetune_from") else {}),
     )
     entry = {
         "model": model_name,

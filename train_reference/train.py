@@ -28,9 +28,9 @@ import petzoo
 from petzoo._io import atomic_write, write_json
 from petzoo.data import AUGMENTATIONS, TensorSegmentationSet, build_augmentation, resized_split
 from petzoo.datasets import OxfordIIITPet
-from petzoo.engine import evaluate_dataset, evaluate_tensors, train_one_epoch
+from petzoo.engine import evaluate_splits, evaluate_tensors, train_one_epoch
 from petzoo.losses import build_loss
-from petzoo.transforms import IMAGENET_MEAN, IMAGENET_STD, INTERPOLATIONS
+from petzoo.transforms import IMAGENET_MEAN, IMAGENET_STD, INTERPOLATIONS, SegmentationPresetEval
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -189,20 +189,11 @@ def named_splits(args) -> dict:
     return {s: OxfordIIITPet(args.data_path, s) for s in args.test_splits.split(",") if s}
 
 
-def evaluate_splits(args, model, size, device, progress, datasets: dict) -> dict:
-    results = {}
-    for split, ds in datasets.items():
-        results[split] = evaluate_dataset(
-            unwrap(model), ds, (size, size), IMAGENET_MEAN, IMAGENET_STD, device,
-            interpolation=args.interpolation, batch_size=args.eval_batch_size, progress=progress,
-        )
-        m = results[split]["label_resolution"]
-        print(
-            f"{split}: pixel_acc {m['pixel_acc']:.4f}  miou {m['miou']:.4f}  seed_iou {m['seed_iou']:.4f}"
-            f"  (label resolution; {len(ds)} images)",
-            flush=True,
-        )
-    return results
+def evaluate(args, model, size, device, progress, datasets: dict) -> dict:
+    """Each dataset at label and model resolution, preprocessed as the run's images were."""
+    prep = SegmentationPresetEval(size, IMAGENET_MEAN, IMAGENET_STD, args.interpolation)
+    return evaluate_splits(unwrap(model), datasets, prep, device, args.eval_batch_size, progress,
+                           report=lambda line: print(line, flush=True))
 
 
 def load_weights(model, spec: str, flag: str) -> None:
@@ -236,7 +227,7 @@ def main(args, argv: list[str] | None = None) -> dict:
         if args.weights is None:
             raise SystemExit("--test-only needs --weights (a .safetensors file or 'Enum.NAME')")
         load_weights(model, args.weights, "--weights")
-        results = evaluate_splits(args, model, final_size, device, progress, named_splits(args))
+        results = evaluate(args, model, final_size, device, progress, named_splits(args))
         if args.output_dir and is_main:
             out = Path(args.output_dir)
             out.mkdir(parents=True, exist_ok=True)
@@ -352,7 +343,7 @@ def main(args, argv: list[str] | None = None) -> dict:
         splits = named_splits(args)
         if val_idx:  # the validation images at label resolution, comparable across image sizes
             splits["val"] = full.subset(val_idx, f"{args.train_split}-val")
-        results = evaluate_splits(args, model, final_size, device, progress, splits)
+        results = evaluate(args, model, final_size, device, progress, splits)
         summary = {
             "epochs_done": epochs_done, "epochs_planned": sum(e for _, e in schedule),
             "train_minutes": round(train_minutes, 2), "image_size": final_size, "results": results,
