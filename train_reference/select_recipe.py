@@ -1,6 +1,11 @@
-"""Pick the validation-stage winner: the run whose last epoch has the highest val mIoU.
+"""Pick the validation-stage winner: the run with the highest validation mIoU.
 
     python train_reference/select_recipe.py runs/val/segnet_dsc_*    # prints a table, then the winner
+
+Runs whose eval.json holds the validation images scored at label resolution (what
+train.py records since --finetune-from) compare on that, which is fair across input
+sizes; older runs compare on their last epoch's validation at model resolution.
+Mixing the two kinds is refused.
 """
 from __future__ import annotations
 
@@ -9,18 +14,29 @@ import sys
 from pathlib import Path
 
 
-def last_val(run: Path) -> dict:
+def val_scores(run: Path) -> dict:
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
-    return {"run": run.name, "epochs": len(rows), **rows[-1]["val"]}
+    eval_path = run / "eval.json"
+    results = json.loads(eval_path.read_text()).get("results", {}) if eval_path.is_file() else {}
+    if "val" in results:
+        scores, at = results["val"]["label_resolution"], "label resolution"
+    else:
+        scores, at = rows[-1]["val"], "model resolution, last epoch"
+    return {"run": run.name, "epochs": len(rows), "at": at, **{k: scores[k] for k in ("pixel_acc", "miou", "seed_iou")}}
 
 
 def main(argv) -> int:
     if not argv:
         print(__doc__, file=sys.stderr)
         return 2
-    rows = sorted((last_val(Path(a)) for a in argv), key=lambda r: r["miou"], reverse=True)
+    rows = sorted((val_scores(Path(a)) for a in argv), key=lambda r: r["miou"], reverse=True)
+    if len({r["at"] for r in rows}) > 1:
+        print("select_recipe.py: runs scored at label and at model resolution do not compare; "
+              + ", ".join(f"{r['run']} ({r['at']})" for r in rows), file=sys.stderr)
+        return 2
     for r in rows:
-        print(f"{r['run']}: epochs {r['epochs']}  val pixel_acc {r['pixel_acc']:.4f}  miou {r['miou']:.4f}  seed_iou {r['seed_iou']:.4f}")
+        print(f"{r['run']}: epochs {r['epochs']}  val pixel_acc {r['pixel_acc']:.4f}  miou {r['miou']:.4f}"
+              f"  seed_iou {r['seed_iou']:.4f}  ({r['at']})")
     print(rows[0]["run"])
     return 0
 
