@@ -27,3 +27,12 @@ def test_bad_size_is_one_clear_line_and_exit_2():
     out = run("summary", "segnet", "--image-size", "100")
     assert out.returncode == 2
     assert out.stderr.strip() == "petzoo summary: error: SegNet: input height and width must be multiples of 16, got 100x100"
+
+
+def test_bench_times_the_model_as_built_and_as_segment_runs_it():
+    out = run("bench", "--models", "unet", "--image-size", "64", "--seconds", "0.1")
+    assert out.returncode == 0, out.stderr
+    header, _, row = out.stdout.strip().splitlines()
+    assert header == "| model | size | batch | img/s as built | img/s optimized |"
+    speeds = [float(v) for v in row.strip("|").split("|")[3:]]
+    assert row.startswith("| unet | 64 | 1 |") and all(v > 0 for v in speeds)
