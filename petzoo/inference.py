@@ -41,9 +41,13 @@ def prepare_for_inference(model: nn.Module) -> nn.Module:
     return fuse_conv_bn(model.eval()).to(memory_format=torch.channels_last)
 
 
-@functools.lru_cache(maxsize=8)
-def load_model(model: str, weights: str, device: str, optimize: bool = True) -> Tuple[torch.nn.Module, object]:
+def load_model(model: str, weights: str = "DEFAULT", device: str = "cpu", optimize: bool = True):
     """(eval-mode model, weights member), cached per process; ``optimize``: :func:`prepare_for_inference`."""
+    return _cached_model(model, str(weights), device, optimize)
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_model(model: str, weights: str, device: str, optimize: bool) -> Tuple[torch.nn.Module, object]:
     member = get_model_weights(model).verify(weights)
     net = get_model(model, weights=member).eval().to(device)
     return (prepare_for_inference(net) if optimize else net), member
@@ -85,7 +89,7 @@ def segment(
     single = not isinstance(image, (list, tuple))
     images = [image] if single else list(image)
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    net, member = load_model(model, str(weights), device, optimize)
+    net, member = load_model(model, weights, device, optimize)
     t = member.transforms
     masks = []
     for item in images:
