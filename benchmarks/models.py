@@ -3,9 +3,10 @@
     python benchmarks/models.py                      # print the table
     python benchmarks/models.py --markdown docs/models.md   # regenerate the doc
 
-Speed: eval mode, torch.inference_mode, fp32, at each weight's input size, on this
-machine's CPU (threads = torch default). Metrics are read from the weights' meta,
-which train_reference/publish.py filled from its evaluation.
+Speed: eval mode, torch.inference_mode, fp32, at 128 px (and batch 1 at each
+weight's input size), on this machine's CPU (threads = torch default). Metrics
+are read from the weights' meta, which train_reference/publish.py filled from
+its evaluation.
 """
 from __future__ import annotations
 
@@ -20,10 +21,21 @@ import torch
 import petzoo
 from petzoo.profile import format_table, images_per_second, profile
 
+SIZE = 128  # where every architecture is compared
 COLUMNS = [
-    "model", "weight", "input px", "num_params", "gmacs", "file MiB", "img/s b1", "img/s b32", "test pixel acc", "test mIoU",
-    "test seed IoU", "other_breeds pixel acc", "train min", "trained on",
+    "model", "weight", "input px", "num_params", "gmacs", "file MiB", "img/s b1", "img/s b32", "img/s b1 at input px",
+    "test pixel acc", "test mIoU", "test seed IoU", "other_breeds pixel acc", "train min", "trained on",
 ]
+
+
+def speed(model, size: int, batch: int, min_seconds: float) -> float:
+    x = torch.randn(batch, 3, size, size)
+
+    def step():
+        with torch.inference_mode():
+            model(x)
+
+    return images_per_second(step, batch, min_seconds=min_seconds)
 
 
 def row(name: str, min_seconds: float) -> dict:
@@ -31,20 +43,13 @@ def row(name: str, min_seconds: float) -> dict:
     meta = weights.meta
     model = petzoo.get_model(name, weights=weights).eval()
     size = meta["image_size"]
-    stats = profile(model, size)
-    speeds = {}
-    for batch in (1, 32):
-        x = torch.randn(batch, 3, size, size)
-
-        def step():
-            with torch.inference_mode():
-                model(x)
-
-        speeds[batch] = images_per_second(step, batch, min_seconds=min_seconds)
+    stats = profile(model, SIZE)
+    speeds = {batch: speed(model, SIZE, batch, min_seconds) for batch in (1, 32)}
     test, other = meta["_metrics"]["test"], meta["_metrics"]["other_breeds"]
     return {
-        "model": name, "weight": weights.name, "input px": size, "num_params": stats["num_params"], "gmacs": stats["gmacs"], "file MiB": meta["_file_size"],
-        "img/s b1": speeds[1], "img/s b32": speeds[32],
+        "model": name, "weight": weights.name, "input px": size, "num_params": stats["num_params"], "gmacs": stats["gmacs"],
+        "file MiB": meta["_file_size"], "img/s b1": speeds[1], "img/s b32": speeds[32],
+        "img/s b1 at input px": speeds[1] if size == SIZE else speed(model, size, 1, min_seconds),
         "test pixel acc": f"{test['pixel_acc'] * 100:.2f} %", "test mIoU": f"{test['miou']:.4f}",
         "test seed IoU": f"{test['seed_iou']:.4f}", "other_breeds pixel acc": f"{other['pixel_acc'] * 100:.2f} %",
         "train min": meta["train_minutes"], "trained on": meta["train_hardware"],
@@ -85,13 +90,16 @@ official split; see `docs/literature.md` for the seed articles' published number
 
 {table}
 
-- num_params, gmacs: per image at the weight's input size (input px). GMACs are
+- input px: the size the weight was trained at and its `transforms` resize to;
+  its predictions are then upsampled to each trimap's size for the metrics.
+- num_params, gmacs, img/s b1, img/s b32: at 128 px for every model, so that
+  the architectures compare (`meta["_ops"]` holds GMACs at the input size). GMACs are
   torchinfo's mult-adds, except `vit_seg`, where torchinfo counts a token-wise
   Linear once per sample and misses attention, so `torch.utils.flop_counter`
   (FLOPs / 2) is used (`petzoo summary` prints both counters).
-- img/s: eval-mode fp32 forward passes (the model as built) at the weight's
-  input size, batch 1 and batch 32, on {machine}. `docs/inference.md` compares
-  all models at 128 px, with inference back-ends and peers.
+- img/s: eval-mode fp32 forward passes (the model as built), batch 1 and 32,
+  on {machine}; "at input px" is batch 1 at the weight's own input size.
+  `docs/inference.md` adds inference back-ends, peers and `petzoo.segment()`.
 - train min / trained on: wall-clock of the final training run and its
   hardware, from the run's own log (`train_reference/logs/`); the V1 runs shared
   one GPU five at a time. A fine-tuned weight counts its fine-tuning run only. The exact command is each weight's `meta["recipe"]`;

@@ -37,7 +37,7 @@ def fuse_conv_bn(model: nn.Module) -> nn.Module:
 
 
 def prepare_for_inference(model: nn.Module) -> nn.Module:
-    """Eval mode, BatchNorm folded into convs, channels_last weights (see benchmarks/segment_api.py)."""
+    """Eval mode, BatchNorm folded into convs, channels_last weights (measured in benchmarks/inference.py)."""
     return fuse_conv_bn(model.eval()).to(memory_format=torch.channels_last)
 
 
