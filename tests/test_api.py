@@ -96,13 +96,19 @@ def test_unknown_member_lists_the_available_ones():
         petzoo.unet(weights="V9")
 
 
-def test_default_moved_to_v2_and_v1_still_loads():
+def test_default_moved_to_v3_and_older_versions_still_load():
     w = petzoo.SegNetDSC_Weights
-    assert w.DEFAULT is w.OXFORD_PET_V2
-    assert petzoo.get_weight("SegNetDSC_Weights.DEFAULT") is w.OXFORD_PET_V2
-    v1 = petzoo.segnet_dsc(weights="OXFORD_PET_V1").state_dict()
-    v2 = petzoo.segnet_dsc(weights="DEFAULT").state_dict()
-    assert not torch.equal(v1["classifier.1.weight"], v2["classifier.1.weight"])
+    assert w.DEFAULT is w.OXFORD_PET_V3
+    assert petzoo.get_weight("SegNetDSC_Weights.DEFAULT") is w.OXFORD_PET_V3
+    heads = [petzoo.segnet_dsc(weights=v).state_dict()["classifier.1.weight"] for v in ("OXFORD_PET_V1", "OXFORD_PET_V2", "DEFAULT")]
+    assert not torch.equal(heads[0], heads[1]) and not torch.equal(heads[1], heads[2])
+
+
+def test_fine_tuned_weight_names_its_start_and_its_own_input_size():
+    v3 = petzoo.SegNetDSC_Weights.OXFORD_PET_V3
+    assert v3.meta["finetuned_from"] == "SegNetDSC_Weights.OXFORD_PET_V2"
+    assert "--finetune-from SegNetDSC_Weights.OXFORD_PET_V2" in v3.meta["recipe"]
+    assert v3.transforms.size == (v3.meta["image_size"],) * 2 != petzoo.SegNetDSC_Weights.OXFORD_PET_V2.transforms.size
 
 
 def test_verify_accepts_member_default_name_and_qualified_name(trained):

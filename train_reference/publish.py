@@ -179,7 +179,7 @@ def main(argv=None) -> int:
         train_minutes=run_eval["train_minutes"],
         train_hardware=cfg["device"],
         epochs=run_eval["epochs_done"],
-        eval_hardware=torch.cuda.get_device_name(device) if device.type == "cuda" else (platform.processor() or "cpu"),
+        eval_hardware=torch.cuda.get_device_name(device) if device.type == "cuda" else f"{platform.machine()} CPU",
         dataset="Oxford-IIIT Pet, labeled subset (500 trainval / 467 test)",
         dataset_fingerprint=cfg["dataset_fingerprint"],
         git_commit=cfg["git_commit"],

@@ -271,7 +271,10 @@ def main(args, argv: list[str] | None = None) -> dict:
             "train_size": len(train_idx),
             "val_size": len(val_idx),
             "world_size": world,
-            "device": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu",
+            "device": (
+                torch.cuda.get_device_name(device) if device.type == "cuda"
+                else f"{platform.machine()} CPU, {torch.get_num_threads()} threads"
+            ),
             "torch": torch.__version__,
             "threads": torch.get_num_threads(),
         }
