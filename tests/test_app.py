@@ -98,8 +98,10 @@ def test_export_cli_matches_eager(fmt, tmp_path):
     target = tmp_path / f"m.{fmt}"
     out = petzoo_cli("export", "--model", "segnet_dsc", "--format", fmt, "--out", str(target))
     assert out.returncode == 0, out.stderr
-    model = petzoo.segnet_dsc(weights="DEFAULT").eval()
-    x = torch.randn(1, 3, 128, 128, generator=torch.Generator().manual_seed(0))
+    weights = petzoo.SegNetDSC_Weights.DEFAULT
+    model = petzoo.segnet_dsc(weights=weights).eval()
+    size = weights.meta["image_size"]  # exports are fixed at the weight's input size
+    x = torch.randn(1, 3, size, size, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         ref = model(x)
     if fmt == "onnx":
