@@ -9,13 +9,20 @@ from typing import Any, Callable, Union
 
 
 def atomic_write(path: Union[str, Path], write: Callable[[str], Any]) -> Path:
-    """Call ``write(tmp_path)`` on a temp file beside ``path``, then rename it onto ``path``."""
+    """Call ``write(tmp_path)`` on a temp file beside ``path``, then rename it onto ``path``.
+
+    The file gets the permissions of a plainly created one (0666 less the umask), not
+    the owner-only mode of a temp file.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
         write(tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
