@@ -24,6 +24,7 @@ in ms per photo (decode, resize, forward, upsampling and argmax at the photo's s
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import platform
 import sys
@@ -38,7 +39,7 @@ import torch
 import petzoo
 from petzoo._io import atomic_write
 from petzoo.inference import prepare_for_inference, segment
-from petzoo.profile import format_table, images_per_second
+from petzoo.profile import format_table, forward_images_per_second
 
 SIZE = 128
 VARIANTS = ["eager", "cl", "fused", "frozen", "ort", "ort-int8", "bf16"]
@@ -90,8 +91,6 @@ def runners(model: torch.nn.Module, zoo: bool) -> dict:
 
     def prepared(x):
         if not fused:
-            import copy
-
             fused["m"] = prepare_for_inference(copy.deepcopy(model))
         return fused["m"](x.contiguous(memory_format=torch.channels_last))
 
@@ -147,13 +146,7 @@ def measure(name: str, model: torch.nn.Module, zoo: bool, min_seconds: float, va
             agree = (fn(photo).argmax(1) == reference).float().mean().item()
         row = {"model": name, "variant": variant, "argmax agree": f"{agree * 100:.2f} %"}
         for batch in (1, 32):
-            x = torch.randn(batch, 3, SIZE, SIZE)
-
-            def step():
-                with torch.inference_mode():
-                    fn(x)
-
-            ips = images_per_second(step, batch, warmup=2, min_seconds=min_seconds)
+            ips = forward_images_per_second(fn, torch.randn(batch, 3, SIZE, SIZE), warmup=2, min_seconds=min_seconds)
             row["b1 ms" if batch == 1 else "b32 img/s"] = 1000 / ips if batch == 1 else ips
         rows.append(row)
         print(f"{name:30s} {variant:8s} b1 {row['b1 ms']:8.1f} ms  b32 {row['b32 img/s']:7.1f} img/s", flush=True)

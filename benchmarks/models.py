@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 import petzoo
-from petzoo.profile import format_table, images_per_second, profile
+from petzoo.profile import format_table, forward_images_per_second, profile
 
 SIZE = 128  # where every architecture is compared
 COLUMNS = [
@@ -29,13 +29,7 @@ COLUMNS = [
 
 
 def speed(model, size: int, batch: int, min_seconds: float) -> float:
-    x = torch.randn(batch, 3, size, size)
-
-    def step():
-        with torch.inference_mode():
-            model(x)
-
-    return images_per_second(step, batch, min_seconds=min_seconds)
+    return forward_images_per_second(model, torch.randn(batch, 3, size, size), min_seconds=min_seconds)
 
 
 def row(name: str, min_seconds: float) -> dict:

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 import petzoo
-from petzoo.profile import format_table, images_per_second, profile
+from petzoo.profile import format_table, forward_images_per_second, images_per_second, profile
 
 
 def main() -> int:
@@ -26,16 +26,12 @@ def main() -> int:
             F.cross_entropy(model(x), y).backward()
             opt.step()
 
-        def infer_step():
-            with torch.inference_mode():
-                model(x)
-
         model.train()
         train_ips = images_per_second(train_step, 16, min_seconds=3)
         model.eval()
         rows.append({
             "width": width, "num_params": stats["num_params"], "gmacs": stats["gmacs"],
-            "infer img/s (b16)": images_per_second(infer_step, 16, min_seconds=3), "train img/s (b16)": train_ips,
+            "infer img/s (b16)": forward_images_per_second(model, x, min_seconds=3), "train img/s (b16)": train_ips,
         })
     print(format_table(rows, ["width", "num_params", "gmacs", "infer img/s (b16)", "train img/s (b16)"]))
     return 0

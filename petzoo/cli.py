@@ -129,24 +129,19 @@ def _bench(args: argparse.Namespace) -> int:
 
     from . import get_model, list_models
     from .inference import prepare_for_inference
-    from .profile import format_table, images_per_second
+    from .profile import format_table, forward_images_per_second
 
     rows = []
     for name in args.models or list_models():
         model = get_model(name).eval()
         size = getattr(model, "image_size", args.image_size)
         x = torch.randn(args.batch_size, 3, size, size)
-        row = {"model": name, "size": size, "batch": args.batch_size}
-        for column in ("img/s as built", "img/s optimized"):
-            if column == "img/s optimized":  # what petzoo.segment() runs
-                model, x = prepare_for_inference(model), x.contiguous(memory_format=torch.channels_last)
-
-            def step():
-                with torch.inference_mode():
-                    model(x)
-
-            row[column] = images_per_second(step, args.batch_size, min_seconds=args.seconds)
-        rows.append(row)
+        as_built = forward_images_per_second(model, x, min_seconds=args.seconds)
+        optimized = forward_images_per_second(  # what petzoo.segment() runs
+            prepare_for_inference(model), x.contiguous(memory_format=torch.channels_last), min_seconds=args.seconds
+        )
+        rows.append({"model": name, "size": size, "batch": args.batch_size,
+                     "img/s as built": as_built, "img/s optimized": optimized})
     print(format_table(rows, ["model", "size", "batch", "img/s as built", "img/s optimized"]))
     return 0
 

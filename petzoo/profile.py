@@ -118,3 +118,14 @@ def images_per_second(step: Callable[[], None], batch: int, warmup: int = 1, min
         elapsed = time.perf_counter() - start
         if elapsed >= min_seconds:
             return n * batch / elapsed
+
+
+def forward_images_per_second(forward: Callable[[torch.Tensor], Any], x: torch.Tensor, warmup: int = 1,
+                              min_seconds: float = 2.0) -> float:
+    """Images/s of ``forward(x)`` (a model or any callable) under torch.inference_mode."""
+
+    def step():
+        with torch.inference_mode():
+            forward(x)
+
+    return images_per_second(step, len(x), warmup=warmup, min_seconds=min_seconds)

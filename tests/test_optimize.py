@@ -20,7 +20,7 @@ def test_prepared_model_matches_eager(name):
         ref, out = model(x), fast(x.contiguous(memory_format=torch.channels_last))
     close = torch.isclose(out, ref, atol=1e-4, rtol=1e-3).float().mean()
     # SegNet's 2x2 max-pool can pick the other index of a near-tie under ~1e-6 changes,
-    # moving single activations (as with its ONNX export); every other model matches exactly.
+    # moving single activations (as with its ONNX export); every other model keeps all logits in tolerance.
     assert close >= (0.98 if name.startswith("segnet") else 1.0)
     assert (out.argmax(1) == ref.argmax(1)).float().mean() >= 0.999
 
