@@ -1,49 +1,46 @@
-"""The zoo table: size, cost, CPU speed and the published weights' measured metrics.
+"""The zoo table: size, cost and the published weights' measured metrics (facts only).
 
     python benchmarks/models.py                      # print the table
     python benchmarks/models.py --markdown docs/models.md   # regenerate the doc
 
-Speed: eval mode, torch.inference_mode, fp32, at 128 px (and batch 1 at each
-weight's input size), on this machine's CPU (threads = torch default). Metrics
-are read from the weights' meta, which train_reference/publish.py filled from
-its evaluation.
+Every cell is a fact of the code or of a weight's ``meta`` (which
+train_reference/publish.py filled from its evaluation), so the doc does not change
+from one machine or run to the next. Timings, which do, live in docs/inference.md
+(benchmarks/inference.py).
 """
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import sys
 from pathlib import Path
 
-import torch
-
 import petzoo
-from petzoo.profile import format_table, forward_images_per_second, profile
+from petzoo._io import atomic_write
+from petzoo.profile import format_table, profile
 
 SIZE = 128  # where every architecture is compared
 COLUMNS = [
-    "model", "weight", "input px", "num_params", "gmacs", "file MiB", "img/s b1", "img/s b32", "img/s b1 at input px",
+    "model", "weight", "input px", "num_params", "gmacs", "gmacs at input px", "file MiB",
     "test pixel acc", "test mIoU", "test seed IoU", "other_breeds pixel acc", "train min", "trained on",
 ]
 
 
-def speed(model, size: int, batch: int, min_seconds: float) -> float:
-    return forward_images_per_second(model, torch.randn(batch, 3, size, size), min_seconds=min_seconds)
-
-
-def row(name: str, min_seconds: float) -> dict:
-    weights = petzoo.get_model_weights(name).DEFAULT
+def row(name: str) -> dict:
+    """One model's row: its DEFAULT weight's facts, or the architecture alone where no weight is published."""
+    enum = petzoo.get_model_weights(name)
+    if "DEFAULT" not in enum.__members__:
+        model = petzoo.get_model(name)
+        stats = profile(model, model.valid_size(SIZE)[0])
+        return {"model": name, "weight": "none published", "num_params": stats["num_params"], "gmacs": stats["gmacs"]}
+    weights = enum.DEFAULT
     meta = weights.meta
     model = petzoo.get_model(name, weights=weights).eval()
     size = meta["image_size"]
-    stats = profile(model, SIZE)
-    speeds = {batch: speed(model, SIZE, batch, min_seconds) for batch in (1, 32)}
+    stats = profile(model, model.valid_size(SIZE)[0])
     test, other = meta["_metrics"]["test"], meta["_metrics"]["other_breeds"]
     return {
         "model": name, "weight": weights.name, "input px": size, "num_params": stats["num_params"], "gmacs": stats["gmacs"],
-        "file MiB": meta["_file_size"], "img/s b1": speeds[1], "img/s b32": speeds[32],
-        "img/s b1 at input px": speeds[1] if size == SIZE else speed(model, size, 1, min_seconds),
+        "gmacs at input px": meta["_ops"], "file MiB": meta["_file_size"],
         "test pixel acc": f"{test['pixel_acc'] * 100:.2f} %", "test mIoU": f"{test['miou']:.4f}",
         "test seed IoU": f"{test['seed_iou']:.4f}", "other_breeds pixel acc": f"{other['pixel_acc'] * 100:.2f} %",
         "train min": meta["train_minutes"], "trained on": meta["train_hardware"],
@@ -53,18 +50,12 @@ def row(name: str, min_seconds: float) -> dict:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--markdown", type=Path, default=None, help="write docs/models.md here")
-    p.add_argument("--min-seconds", type=float, default=2.0, help="timing duration per measurement")
     args = p.parse_args()
-    rows = [row(name, args.min_seconds) for name in petzoo.list_models()]
+    rows = [row(name) for name in petzoo.list_models()]
     table = format_table(rows, COLUMNS)
-    machine = f"{platform.machine()} CPU, {os.cpu_count()} cores, torch {torch.__version__}, {torch.get_num_threads()} threads"
     print(table)
-    print(f"\nspeed measured on: {machine}")
     if args.markdown:
-        text = MODELS_DOC.format(table=table, machine=machine)
-        tmp = args.markdown.with_suffix(".tmp")
-        tmp.write_text(text)
-        os.replace(tmp, args.markdown)
+        atomic_write(args.markdown, lambda tmp: Path(tmp).write_text(MODELS_DOC.format(table=table)))
     return 0
 
 
@@ -86,14 +77,15 @@ official split; see `docs/literature.md` for the seed articles' published number
 
 - input px: the size the weight was trained at and its `transforms` resize to;
   its predictions are then upsampled to each trimap's size for the metrics.
-- num_params, gmacs, img/s b1, img/s b32: at 128 px for every model, so that
-  the architectures compare (`meta["_ops"]` holds GMACs at the input size). GMACs are
+- num_params, gmacs: at 128 px for every model (its fixed size for a fixed-size
+  model), so that the architectures compare; "gmacs at input px" is the weight's
+  `meta["_ops"]`. GMACs are
   torchinfo's mult-adds, except `vit_seg`, where torchinfo counts a token-wise
   Linear once per sample and misses attention, so `torch.utils.flop_counter`
   (FLOPs / 2) is used (`petzoo summary` prints both counters).
-- img/s: eval-mode fp32 forward passes (the model as built), batch 1 and 32,
-  on {machine}; "at input px" is batch 1 at the weight's own input size.
-  `docs/inference.md` adds inference back-ends, peers and `petzoo.segment()`.
+- Speed is not in this table: it depends on the machine and the run. `docs/inference.md`
+  (generated by `benchmarks/inference.py`) times every model, its inference
+  back-ends, peers and `petzoo.segment()`, naming the machine.
 - train min / trained on: wall-clock of the final training run and its
   hardware, from the run's own log (`train_reference/logs/`); the V1 runs shared
   one GPU five at a time. A fine-tuned weight counts its fine-tuning run only. The exact command is each weight's `meta["recipe"]`;
@@ -107,7 +99,7 @@ official split; see `docs/literature.md` for the seed articles' published number
   fine-tuned for 10 epochs at 1.5x its input size, on the 2-core CPU. The rule
   was chosen on validation at half scale (a 64 px model fine-tuned at 96 px
   against at 64 px: `train_reference/logs/v3val/selection.txt`), never on test.
-  It costs 2.25x the mult-adds per image of 128 px (img/s b1 at input px);
+  It costs 2.25x the mult-adds per image of 128 px ("gmacs at input px");
   `weights="OXFORD_PET_V2"` keeps the 128 px model for speed.
 
 - **U-Net width 16** (default `unet(width=16)`): `python benchmarks/unet_width.py`

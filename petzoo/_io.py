@@ -32,3 +32,15 @@ def atomic_write(path: Union[str, Path], write: Callable[[str], Any]) -> Path:
 
 def write_json(path: Union[str, Path], obj: Any) -> Path:
     return atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(obj, indent=2) + "\n"))
+
+
+CACHE_ENV = "PETZOO_CACHE"
+
+
+def cache_dir() -> Path:
+    """``$PETZOO_CACHE``, else ``$XDG_CACHE_HOME/petzoo`` (default ``~/.cache/petzoo``)."""
+    env = os.environ.get(CACHE_ENV)
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "petzoo"

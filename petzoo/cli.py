@@ -94,14 +94,15 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     import torch
 
-    from . import get_model, get_model_weights
-    from .datasets import OxfordIIITPet
-    from .engine import evaluate_splits
+    from ._factory import get_model_and_weights
+    from .engine import evaluate_splits, oxford_splits
 
-    member = get_model_weights(args.model).verify(args.weights)
-    model = get_model(args.model, weights=member).eval().to(args.device)
-    datasets = {split: OxfordIIITPet(args.data_path, split) for split in args.splits.split(",")}
-    results = evaluate_splits(model, datasets, member.transforms, torch.device(args.device), progress=not args.quiet)
+    if args.weights is None:
+        raise UsageError("--weights none: evaluate needs a published weight (e.g. DEFAULT)")
+    model, member = get_model_and_weights(args.model, args.weights)
+    datasets = oxford_splits(args.data_path, args.splits)
+    results = evaluate_splits(model.eval().to(args.device), datasets, member.transforms(), torch.device(args.device),
+                              progress=not args.quiet)
     if args.json:
         from ._io import write_json
 
@@ -134,13 +135,13 @@ def _bench(args: argparse.Namespace) -> int:
     rows = []
     for name in args.models or list_models():
         model = get_model(name).eval()
-        size = getattr(model, "image_size", args.image_size)
-        x = torch.randn(args.batch_size, 3, size, size)
+        size = model.fixed_size or (args.image_size, args.image_size)  # a fixed-size model runs at its size
+        x = torch.randn(args.batch_size, 3, *size)
         as_built = forward_images_per_second(model, x, min_seconds=args.seconds)
         optimized = forward_images_per_second(  # what petzoo.segment() runs
             prepare_for_inference(model), x.contiguous(memory_format=torch.channels_last), min_seconds=args.seconds
         )
-        rows.append({"model": name, "size": size, "batch": args.batch_size,
+        rows.append({"model": name, "size": size[0], "batch": args.batch_size,
                      "img/s as built": as_built, "img/s optimized": optimized})
     print(format_table(rows, ["model", "size", "batch", "img/s as built", "img/s optimized"]))
     return 0
@@ -149,13 +150,16 @@ def _bench(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     import torch
 
-    from . import get_model, get_model_weights
+    from ._factory import get_model_and_weights
     from ._io import atomic_write
     from .export import export_onnx
 
-    member = get_model_weights(args.model).verify(args.weights)
-    model = get_model(args.model, weights=member).eval()
-    size = member.transforms.size if member is not None else (args.image_size, args.image_size)
+    model, member = get_model_and_weights(args.model, args.weights)
+    model.eval()
+    size = member.transforms().size if member is not None else model.valid_size(args.image_size)
+    if member is None and size != (args.image_size, args.image_size):
+        raise UsageError(f"--image-size {args.image_size}: {args.model} takes {size[0]}x{size[1]} "
+                         f"(multiples of {model.size_multiple}{', fixed size' if model.fixed_size else ''})")
     out = Path(args.out or f"{args.model}.{'onnx' if args.format == 'onnx' else 'pt'}")
     if args.format == "onnx":
         export_onnx(model, size, out)

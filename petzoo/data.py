@@ -2,29 +2,17 @@
 from __future__ import annotations
 
 import hashlib
-import os
-from pathlib import Path
 from typing import Optional, Sequence, Tuple
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ._io import atomic_write
+from ._io import atomic_write, cache_dir
 from .datasets import OxfordIIITPet
 from .transforms import IMAGENET_MEAN, IMAGENET_STD, Size, as_hw, normalize, resize_image, resize_mask
 
-CACHE_ENV = "PETZOO_CACHE"
 AUGMENTATIONS = ("none", "basic", "rich")
-
-
-def cache_dir() -> Path:
-    """``$PETZOO_CACHE``, else ``$XDG_CACHE_HOME/petzoo`` (default ``~/.cache/petzoo``)."""
-    env = os.environ.get(CACHE_ENV)
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "petzoo"
 
 
 def resized_split(

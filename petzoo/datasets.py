@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
-from ._api import CATEGORIES
+from ._registry import CATEGORIES
 
 DATA_ENV = "PETZOO_DATA"
 #: Breeds held out in the shared copy (``annotations/other_breeds.txt``): never train on them.

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Callable, Dict, Iterable, Mapping, Optional, Sequence
+from typing import Callable, Dict, Iterable, Mapping, Optional
 
 import torch
 import torch.nn.functional as F
@@ -11,7 +11,7 @@ from tqdm.auto import tqdm
 
 from .datasets import OxfordIIITPet
 from .metrics import ConfusionMatrix
-from .transforms import normalize, resize_image, resize_mask
+from .transforms import SegmentationPresetEval, resize_mask
 
 
 def autocast(device: torch.device, enabled: bool):
@@ -85,50 +85,51 @@ def evaluate_tensors(
 def evaluate_dataset(
     model: nn.Module,
     dataset: OxfordIIITPet,
-    size: Sequence[int],
-    mean: Sequence[float],
-    std: Sequence[float],
+    preset: SegmentationPresetEval,
     device: torch.device,
-    interpolation: str = "bilinear",
     batch_size: int = 16,
     num_classes: int = 3,
     progress: bool = True,
 ) -> Dict[str, Dict[str, object]]:
     """Metrics at the model's resolution and at each label's own resolution.
 
-    Label resolution: logits are upsampled bilinearly to the trimap's size, then
-    argmax. Works with images of varying sizes (the full dataset's).
+    Images go through ``preset`` (a weight's ``transforms()``), the same path as
+    :func:`petzoo.segment`. Label resolution: logits are upsampled bilinearly to the
+    trimap's size, then argmax. Works with images of varying sizes (the full dataset's).
     """
     model.eval()
     at_model, at_label = ConfusionMatrix(num_classes), ConfusionMatrix(num_classes)
     for start in tqdm(range(0, len(dataset), batch_size), desc=f"eval {dataset.split}", disable=not progress, leave=False):
         items = [dataset[i] for i in range(start, min(start + batch_size, len(dataset)))]
-        x = torch.stack([normalize(resize_image(img, size, interpolation), mean, std) for img, _ in items])
+        x = torch.stack([preset(img) for img, _ in items])
         logits = model(x.to(device)).float().cpu()
         for logit, (_, mask) in zip(logits, items):
-            at_model.update(logit.argmax(0)[None], resize_mask(mask, size)[None])
+            at_model.update(logit.argmax(0)[None], resize_mask(mask, preset.size)[None])
             up = F.interpolate(logit[None], size=mask.shape[-2:], mode="bilinear", align_corners=False)
             at_label.update(up.argmax(1), mask[None])
     return {"model_resolution": at_model.compute(), "label_resolution": at_label.compute()}
 
 
+def oxford_splits(data_path, splits) -> Dict[str, OxfordIIITPet]:
+    """{name: dataset} of the Oxford-IIIT Pet splits named in ``splits`` (a list or "a,b")."""
+    names = splits.split(",") if isinstance(splits, str) else list(splits)
+    return {s: OxfordIIITPet(data_path, s) for s in names if s}
+
+
 def evaluate_splits(
     model: nn.Module,
     datasets: Mapping[str, OxfordIIITPet],
-    transforms,
+    preset: SegmentationPresetEval,
     device: torch.device,
     batch_size: int = 16,
     progress: bool = True,
     report: Optional[Callable[[str], None]] = print,
 ) -> Dict[str, Dict[str, Dict[str, object]]]:
-    """:func:`evaluate_dataset` on each named split with a weight's ``transforms``
-    (anything with size, mean, std, interpolation); ``report`` gets one line per split."""
+    """:func:`evaluate_dataset` on each named split with one preset (a weight's
+    ``transforms()``); ``report`` gets one line per split."""
     results = {}
     for split, ds in datasets.items():
-        results[split] = evaluate_dataset(
-            model, ds, transforms.size, transforms.mean, transforms.std, device,
-            interpolation=transforms.interpolation, batch_size=batch_size, progress=progress,
-        )
+        results[split] = evaluate_dataset(model, ds, preset, device, batch_size=batch_size, progress=progress)
         m = results[split]["label_resolution"]
         if report:
             report(

@@ -10,7 +10,7 @@ raise :class:`ImageLoadError`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Tuple, Union
+from typing import Union
 
 import numpy as np
 import torch
@@ -96,6 +96,3 @@ def load_rgb(image: ImageInput, max_side: int = 4096) -> np.ndarray:
         return _array_to_rgb(image, "array")
     raise ImageLoadError(f"unsupported image input of type {type(image).__name__}")
 
-
-def original_size(rgb: np.ndarray) -> Tuple[int, int]:
-    return rgb.shape[0], rgb.shape[1]

@@ -11,11 +11,9 @@ from PIL import Image
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
-from ._api import get_model, get_model_weights
+from ._factory import get_model_and_weights
+from ._registry import BACKGROUND, BORDER, PET  # noqa: F401 (BACKGROUND re-exported for callers)
 from .images import ImageInput, load_rgb
-from .transforms import normalize, resize_image
-
-PET, BACKGROUND, BORDER = 0, 1, 2
 #: Mask PNG palette: pet orange, background dark blue, border light grey.
 PALETTE = np.array([[255, 140, 0], [30, 40, 90], [200, 200, 200]], dtype=np.uint8)
 _TILE_ROWS = 512
@@ -48,8 +46,10 @@ def load_model(model: str, weights: str = "DEFAULT", device: str = "cpu", optimi
 
 @functools.lru_cache(maxsize=8)
 def _cached_model(model: str, weights: str, device: str, optimize: bool) -> Tuple[torch.nn.Module, object]:
-    member = get_model_weights(model).verify(weights)
-    net = get_model(model, weights=member).eval().to(device)
+    net, member = get_model_and_weights(model, weights)
+    if member is None:
+        raise ValueError(f"weights=None: {model} needs a published weight to segment (e.g. 'DEFAULT')")
+    net = net.eval().to(device)
     return (prepare_for_inference(net) if optimize else net), member
 
 
@@ -90,12 +90,11 @@ def segment(
     images = [image] if single else list(image)
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     net, member = load_model(model, weights, device, optimize)
-    t = member.transforms
+    preset = member.transforms()
     masks = []
     for item in images:
-        rgb = load_rgb(item, max_side=max(t.size) * 8)
-        chw = torch.from_numpy(rgb).permute(2, 0, 1)
-        x = normalize(resize_image(chw, t.size, t.interpolation), t.mean, t.std)[None].to(device)
+        rgb = load_rgb(item, max_side=max(preset.size) * 8)
+        x = preset(torch.from_numpy(rgb).permute(2, 0, 1))[None].to(device)
         if optimize:
             x = x.contiguous(memory_format=torch.channels_last)
         logits = net(x)[0].float().cpu().contiguous()

@@ -5,9 +5,7 @@ from typing import Dict, Optional, Sequence
 
 import torch
 
-from ._api import CATEGORIES
-
-BACKGROUND = CATEGORIES.index("background")
+from ._registry import BACKGROUND, CATEGORIES
 
 
 class ConfusionMatrix:
@@ -31,9 +29,6 @@ class ConfusionMatrix:
         idx = target[keep] * self.num_classes + pred[keep]
         counts = torch.bincount(idx, minlength=self.num_classes**2)
         self.mat += counts.reshape(self.num_classes, self.num_classes).cpu()
-
-    def merge(self, other: "ConfusionMatrix") -> None:
-        self.mat += other.mat
 
     def compute(self) -> Dict[str, object]:
         return metrics_from_matrix(self.mat)

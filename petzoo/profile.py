@@ -1,6 +1,8 @@
 """Parameters and mult-adds of zoo models (torchinfo, cross-checked by FlopCounterMode)."""
 from __future__ import annotations
 
+import os
+import platform
 import time
 from typing import Any, Callable, Dict, List, Optional
 
@@ -8,7 +10,19 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from ._api import get_model, list_models
+from ._factory import get_model
+from ._registry import list_models
+
+
+def describe_device(device: "torch.device | str" = "cpu", detail: bool = True) -> str:
+    """The hardware a number was measured on, in words (GPU name, or CPU arch, cores and threads)."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    text = f"{platform.machine()} CPU"
+    if detail:
+        text += f", {os.cpu_count()} cores, torch {torch.__version__}, {torch.get_num_threads()} threads"
+    return text
 
 
 def num_params(model: nn.Module) -> int:
@@ -84,8 +98,8 @@ def model_table(image_size: int = 128, names: Optional[List[str]] = None) -> Lis
     rows = []
     for name in names or list_models():
         model = get_model(name)
-        fixed = getattr(model, "image_size", None)
-        if fixed is not None and fixed != image_size:
+        if model.fixed_size is not None and tuple(model.fixed_size) != (image_size, image_size):
+            fixed = "x".join(map(str, model.fixed_size))
             rows.append({"model": name, "num_params": num_params(model), "gmacs": f"n/a (input fixed at {fixed})"})
             continue
         rows.append({"model": name, **profile(model, image_size)})

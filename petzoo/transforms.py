@@ -1,4 +1,4 @@
-"""The one resize/normalise definition used by training, evaluation and weights.
+"""The one resize/normalise definition used by training, evaluation, inference and weights.
 
 Images are stretched to H x W (aspect not kept, as the shared dataset copy is),
 bilinear with antialias (or nearest, as the seed recipe did); masks use nearest. Then uint8 -> float in [0, 1] ->
@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Sequence, Tuple, Union
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from .images import load_rgb
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -60,18 +61,43 @@ def resize_mask(mask: torch.Tensor, size: Size) -> torch.Tensor:
     return out.to(mask.dtype).reshape(*lead, *hw)
 
 
-def to_tensor_image(image) -> torch.Tensor:
-    """PIL image / HWC numpy uint8 / CHW tensor -> CHW uint8 RGB tensor."""
-    if isinstance(image, torch.Tensor):
-        return image
-    arr = np.array(image.convert("RGB") if hasattr(image, "convert") else image)
-    if arr.ndim != 3 or arr.shape[2] != 3:
-        raise ValueError(f"expected an RGB image of shape (H, W, 3), got {arr.shape}")
-    return torch.from_numpy(arr).permute(2, 0, 1)
+def _tensor_image(image: torch.Tensor) -> torch.Tensor:
+    """A (C, H, W) or (N, C, H, W) tensor as uint8 or float in [0, 1], 3 channels; one-line errors."""
+    shape = tuple(image.shape)
+    if image.dim() not in (3, 4):
+        raise ValueError(f"image tensor: expected (C, H, W) or (N, C, H, W), got shape {shape}")
+    channels = image.shape[-3]
+    if channels not in (1, 3, 4):
+        hint = " (it looks like (H, W, C): use .permute(2, 0, 1))" if image.shape[-1] in (1, 3, 4) else ""
+        raise ValueError(f"image tensor: expected 1, 3 or 4 channels in dim -3, got shape {shape}{hint}")
+    if min(image.shape[-2:]) < 1:
+        raise ValueError(f"image tensor: empty image of shape {shape}")
+    if image.dtype != torch.uint8:
+        if not image.is_floating_point():
+            raise ValueError(f"image tensor: expected uint8 (0..255) or float in [0, 1], got {image.dtype}")
+        image = image.float()
+        if not torch.isfinite(image).all():
+            raise ValueError("image tensor: contains NaN or infinite values")
+        lo, hi = float(image.min()), float(image.max())
+        if lo < 0 or hi > 1:
+            raise ValueError(f"image tensor: float values must lie in [0, 1], got {lo:.4g}..{hi:.4g}")
+    if channels == 1:
+        image = image.expand(*image.shape[:-3], 3, *image.shape[-2:])
+    elif channels == 4:
+        image = image[..., :3, :, :]  # alpha dropped, as for RGBA files
+    return image
 
 
 class SegmentationPresetEval(nn.Module):
-    """Inference preprocessing of a petzoo weight: resize, scale, normalise."""
+    """Inference preprocessing of a petzoo weight: the one path used by ``weights.transforms()``,
+    :func:`petzoo.segment`, evaluation and export.
+
+    Takes a PIL image (EXIF orientation applied), a path, a numpy array, or a tensor
+    ``(C, H, W)`` / ``(N, C, H, W)`` that is uint8 (as from ``torchvision.io.read_image``)
+    or float in [0, 1]; returns the float tensor the model takes, ``(3, H, W)`` at
+    ``size`` (``(N, 3, H, W)`` for a batch). Images are stretched to ``size`` (aspect
+    not kept, as in training), bilinear with antialias (or nearest), then normalised.
+    """
 
     def __init__(
         self,
@@ -81,25 +107,24 @@ class SegmentationPresetEval(nn.Module):
         interpolation: str = "bilinear",
     ):
         super().__init__()
+        if interpolation not in INTERPOLATIONS:
+            raise ValueError(f"interpolation must be one of {INTERPOLATIONS}, got {interpolation!r}")
         self.size = as_hw(size)
         self.interpolation = interpolation
         self.mean = tuple(float(m) for m in mean)
         self.std = tuple(float(s) for s in std)
 
     def forward(self, image) -> torch.Tensor:
-        x = resize_image(to_tensor_image(image), self.size, self.interpolation)
-        return normalize(x, self.mean, self.std)
+        if isinstance(image, torch.Tensor):
+            x = _tensor_image(image.detach().cpu())
+        else:
+            x = torch.from_numpy(load_rgb(image)).permute(2, 0, 1)
+        return normalize(resize_image(x, self.size, self.interpolation), self.mean, self.std)
 
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}(size={self.size}, mean={self.mean}, std={self.std}, "
             f"interpolation={self.interpolation!r})"
-        )
-
-    def describe(self) -> str:
-        return (
-            f"Images are stretched to {self.size[0]}x{self.size[1]} ({self.interpolation}), "
-            f"scaled to [0, 1] and normalised with mean={self.mean}, std={self.std}."
         )
 
 

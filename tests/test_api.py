@@ -1,6 +1,8 @@
 """Registry, weight enums and weight loading, with a weight file made here."""
 from __future__ import annotations
 
+import functools
+
 import pytest
 import torch
 from safetensors.torch import save_file
@@ -23,7 +25,7 @@ def make_weights_enum(folder, model, image_size=64, revision=None):
     save_file(model.state_dict(), str(path))
     stats = profile(model, image_size)
     weights = Weights(
-        transforms=SegmentationPresetEval(image_size),
+        transforms=functools.partial(SegmentationPresetEval, image_size),
         meta={
             "categories": petzoo.CATEGORIES,
             "num_params": stats["num_params"],
@@ -108,7 +110,7 @@ def test_fine_tuned_weight_names_its_start_and_its_own_input_size():
     v3 = petzoo.SegNetDSC_Weights.OXFORD_PET_V3
     assert v3.meta["finetuned_from"] == "SegNetDSC_Weights.OXFORD_PET_V2"
     assert "--finetune-from SegNetDSC_Weights.OXFORD_PET_V2" in v3.meta["recipe"]
-    assert v3.transforms.size == (v3.meta["image_size"],) * 2 != petzoo.SegNetDSC_Weights.OXFORD_PET_V2.transforms.size
+    assert v3.transforms().size == (v3.meta["image_size"],) * 2 != petzoo.SegNetDSC_Weights.OXFORD_PET_V2.transforms().size
 
 
 def test_verify_accepts_member_default_name_and_qualified_name(trained):
@@ -132,12 +134,12 @@ def test_weights_attributes_read_through_the_member(trained):
     assert w.meta["categories"] == ["pet", "background", "border"]
     assert w.url == "https://huggingface.co/petzoo/tmp-segnet-dsc/resolve/main/model.safetensors"
     assert not w.pushed
-    assert isinstance(w.transforms, SegmentationPresetEval)
+    assert isinstance(w.transforms(), SegmentationPresetEval)
 
 
 def test_builder_loads_a_weight_file_strictly(trained):
     model, enum, _ = trained
-    loaded = build(SegNet, enum, "DEFAULT", True, None, 3, separable=True).eval()
+    loaded = build(SegNet, enum, "DEFAULT", True, None, 3, builder="t", fixed={"separable": True}).eval()
     x = torch.randn(2, 3, 64, 64)
     with torch.no_grad():
         assert torch.equal(loaded(x), model(x))
@@ -146,7 +148,7 @@ def test_builder_loads_a_weight_file_strictly(trained):
 def test_num_classes_conflicting_with_weights_is_an_error(trained):
     _, enum, _ = trained
     with pytest.raises(ValueError, match="num_classes=5 conflicts"):
-        build(SegNet, enum, "DEFAULT", True, 5, 3, separable=True)
+        build(SegNet, enum, "DEFAULT", True, 5, 3, builder="t", fixed={"separable": True})
 
 
 def test_tracked_file_with_wrong_hash_is_reported_not_deleted(trained):
@@ -166,7 +168,7 @@ def test_unpublished_missing_weight_says_so(trained):
 
 def test_weight_meta_schema_matches_the_model(trained):
     _, enum, _ = trained
-    check_meta(enum.DEFAULT, build(SegNet, enum, "DEFAULT", True, None, 3, separable=True))
+    check_meta(enum.DEFAULT, build(SegNet, enum, "DEFAULT", True, None, 3, builder="t", fixed={"separable": True}))
 
 
 def check_meta(weights, model):

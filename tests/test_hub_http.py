@@ -89,7 +89,7 @@ def test_missing_repo_is_a_clear_error(hub):
 
 
 ENUM_LOAD = (
-    "import json, sys, petzoo; from petzoo._published import to_weights; "
+    "import json, sys, petzoo; from petzoo._weights import to_weights; "
     "w = to_weights(json.loads(sys.argv[1])); sd = petzoo.WeightsEnum('W', [('V1', w)]).V1.get_state_dict(); "
     "print('OK', len(sd))"
 )

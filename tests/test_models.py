@@ -6,29 +6,78 @@ import torch
 import torch.nn.functional as F
 
 import petzoo
+from petzoo import WeightsEnum, _registry
+from petzoo.models import SegmentationModel
 from petzoo.models._blocks import max_unpool2x
+from petzoo.models._builder import build
 from petzoo.models.fcn import bilinear_upsampler
 
-MODELS = ["fcn", "segnet", "segnet_dsc", "unet", "vit_seg"]
-SIZE = 64  # CNN tests at 64 px; vit_seg at its fixed size
-VIT_SMALL_TEST = dict(image_size=32, patch_size=8, embed_dim=48, depth=2, num_heads=3)
+#: Every registered family, plus "tiny_family": a family registered here with no
+#: published weight, which must pass the same contract tests (as torchvision allows).
+SIZE = 64  # tests run at 64 px, or at a fixed-size model's own size
+#: Small options for families whose defaults are slow to test (data, not a name branch in the tests).
+SMALL_OPTIONS = {"vit_seg": dict(image_size=32, patch_size=8, embed_dim=48, depth=2, num_heads=3)}
 
 
-def build(name, **kw):
+class TinyNet(SegmentationModel):
+    """The smallest model that states the contract: two convs at stride 2, no weights."""
+
+    size_multiple = 2
+
+    def __init__(self, num_classes: int = 3, in_channels: int = 3, width: int = 4):
+        super().__init__(num_classes, in_channels)
+        self.down = torch.nn.Conv2d(in_channels, width, 3, stride=2, padding=1)
+        self.head = torch.nn.Conv2d(width, num_classes, 1)
+
+    def forward_logits(self, x):
+        return F.interpolate(self.head(torch.relu(self.down(x))), size=x.shape[-2:], mode="bilinear")
+
+
+TinyNet_Weights = WeightsEnum("TinyNet_Weights", [])
+
+
+def tiny_family(*, weights=None, progress=True, num_classes=None, in_channels=3, **kwargs):
+    return build(TinyNet, TinyNet_Weights, weights, progress, num_classes, in_channels, builder="tiny_family", **kwargs)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def registered_tiny_family():
+    petzoo.register_model("tiny_family", TinyNet_Weights)(tiny_family)
+    yield
+    _registry._MODELS.pop("tiny_family")
+    _registry._WEIGHTS.pop("tiny_family")
+
+
+ZOO = petzoo.list_models()
+MODELS = ZOO + ["tiny_family"]
+
+
+def build_small(name, **kw):
     torch.manual_seed(0)
-    if name == "vit_seg":
-        kw = {**VIT_SMALL_TEST, **kw}
-    return petzoo.get_model(name, **kw)
+    return petzoo.get_model(name, **{**SMALL_OPTIONS.get(name, {}), **kw})
 
 
-def sample(name, n=2, size=SIZE):
+def sample(model, n=2, size=SIZE):
     torch.manual_seed(1)
-    s = VIT_SMALL_TEST["image_size"] if name == "vit_seg" else size
-    return torch.randn(n, 3, s, s)
+    return torch.randn(n, model.in_channels, *model.valid_size(size))
 
 
-def test_registry_lists_the_five_families():
-    assert petzoo.list_models() == MODELS
+def test_registry_lists_the_five_families_and_a_registered_one():
+    assert ZOO == ["fcn", "segnet", "segnet_dsc", "unet", "vit_seg"]
+    assert "tiny_family" in petzoo.list_models()
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_every_model_states_the_contract(name):
+    model = build_small(name)
+    assert isinstance(model, SegmentationModel)
+    assert isinstance(model.size_multiple, int) and model.size_multiple >= 1
+    assert model.fixed_size is None or all(s % model.size_multiple == 0 for s in model.fixed_size)
+    enum = petzoo.get_model_weights(name)
+    assert issubclass(enum, WeightsEnum)
+    for member in enum:  # every published weight's input size is one the model takes
+        full = petzoo.get_model(name, **member.builder_kwargs)
+        assert full.valid_size(member.meta["image_size"]) == member.transforms().size
 
 
 @pytest.mark.parametrize(
@@ -47,8 +96,8 @@ def test_fcn_stays_under_20m_params():
 @pytest.mark.parametrize("name", MODELS)
 @pytest.mark.parametrize("num_classes", [3, 5])
 def test_output_is_logits_at_input_resolution(name, num_classes):
-    model = build(name, num_classes=num_classes).eval()
-    x = sample(name)
+    model = build_small(name, num_classes=num_classes).eval()
+    x = sample(model)
     with torch.no_grad():
         y = model(x)
     assert y.shape == (x.shape[0], num_classes, *x.shape[-2:])
@@ -58,14 +107,15 @@ def test_output_is_logits_at_input_resolution(name, num_classes):
 @pytest.mark.parametrize("name", MODELS)
 def test_outputs_are_raw_logits_of_both_signs(name):
     # The seed notebook ended in BN+ReLU (outputs >= 0); petzoo models do not.
-    y = build(name).train()(sample(name, n=4))
+    model = build_small(name).train()
+    y = model(sample(model, n=4))
     assert (y < 0).any() and (y > 0).any()
 
 
 @pytest.mark.parametrize("name", MODELS)
 def test_backward_reaches_every_parameter(name):
-    model = build(name).train()
-    x = sample(name)
+    model = build_small(name).train()
+    x = sample(model)
     target = torch.randint(0, 3, (x.shape[0], *x.shape[-2:]))
     F.cross_entropy(model(x), target).backward()
     missing = [n for n, p in model.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0]
@@ -74,33 +124,57 @@ def test_backward_reaches_every_parameter(name):
 
 @pytest.mark.parametrize("name", MODELS)
 def test_eval_batch_equals_samples_one_by_one(name):
-    model = build(name).eval()
-    x = sample(name, n=3)
+    model = build_small(name).eval()
+    x = sample(model, n=3)
     with torch.no_grad():
         batch = model(x)
         single = torch.cat([model(x[i : i + 1]) for i in range(3)])
     torch.testing.assert_close(batch, single, atol=1e-4, rtol=1e-4)
 
 
-@pytest.mark.parametrize("name", ["fcn", "segnet", "segnet_dsc", "unet"])
-def test_cnn_rejects_sizes_that_are_not_a_multiple_of_its_stride(name):
-    model = build(name).eval()
-    stride = 32 if name == "fcn" else 16
-    with pytest.raises(ValueError, match=f"multiples of {stride}"):
-        model(torch.zeros(1, 3, stride * 2 + 8, stride * 2))
+@pytest.mark.parametrize("name", MODELS)
+def test_input_checks_name_the_model_and_what_it_takes(name):
+    model = build_small(name).eval()
+    cls = type(model).__name__
+    h, w = model.valid_size(SIZE)
+    if model.fixed_size is not None:
+        with pytest.raises(ValueError, match=f"{cls}: .*fixed by the configuration"):
+            model(torch.zeros(1, 3, h + model.size_multiple, w))
+    elif model.size_multiple > 1:
+        with pytest.raises(ValueError, match=f"{cls}: input height and width must be multiples of {model.size_multiple}"):
+            model(torch.zeros(1, 3, h + model.size_multiple // 2, w))
+    with pytest.raises(ValueError, match=f"{cls}: expected 3 input channels"):
+        model(torch.zeros(1, 4, h, w))
+    with pytest.raises(ValueError, match=f"{cls}: expected a floating-point batch"):
+        model(torch.zeros(1, 3, h, w, dtype=torch.uint8))
+    with pytest.raises(ValueError, match=f"{cls}: expected a 4-D batch"):
+        model(torch.zeros(3, h, w))
 
 
-@pytest.mark.parametrize("name", ["fcn", "segnet", "segnet_dsc", "unet"])
-def test_cnn_accepts_non_square_inputs(name):
-    model = build(name).eval()
+@pytest.mark.parametrize("name", MODELS)
+def test_models_without_a_fixed_size_accept_non_square_inputs(name):
+    model = build_small(name).eval()
+    if model.fixed_size is not None:
+        pytest.skip(f"{name} takes only {model.fixed_size}")
+    h, w = model.valid_size(64), model.valid_size(96)
     with torch.no_grad():
-        assert model(torch.zeros(1, 3, 64, 96)).shape == (1, 3, 64, 96)
+        assert model(torch.zeros(1, 3, h[0], w[0])).shape == (1, 3, h[0], w[0])
 
 
-def test_vit_rejects_a_size_other_than_its_configuration():
-    model = build("vit_seg").eval()
+def test_vit_takes_only_its_configured_size():
+    model = build_small("vit_seg").eval()
+    assert model.fixed_size == (32, 32) and model.valid_size(128) == (32, 32)
     with pytest.raises(ValueError, match="fixed by the configuration"):
         model(torch.zeros(1, 3, 64, 64))
+
+
+def test_segnet_variants_cannot_be_switched_by_a_keyword():
+    with pytest.raises(TypeError, match=r"segnet\(\) sets separable=False itself"):
+        petzoo.segnet(separable=True)
+    with pytest.raises(TypeError, match=r"segnet_dsc\(\) sets separable=True itself"):
+        petzoo.segnet_dsc(separable=False)
+    with pytest.raises(TypeError, match=r"unet\(\) got an unexpected keyword argument 'widht'"):
+        petzoo.unet(widht=8)
 
 
 def test_vit_unknown_config_is_a_clear_error():
@@ -130,8 +204,8 @@ def test_fcn_upsampler_starts_as_bilinear_interpolation():
 
 @pytest.mark.parametrize("name", MODELS)
 def test_torch_export_matches_eager(name):
-    model = build(name).eval()
-    x = sample(name, n=1)
+    model = build_small(name).eval()
+    x = sample(model, n=1)
     exported = torch.export.export(model, (x,))
     with torch.no_grad():
         torch.testing.assert_close(exported.module()(x), model(x), atol=1e-5, rtol=1e-5)
@@ -139,8 +213,8 @@ def test_torch_export_matches_eager(name):
 
 @pytest.mark.parametrize("name", MODELS)
 def test_torch_compile_smoke(name):
-    model = build(name).eval()
-    x = sample(name, n=1)
+    model = build_small(name).eval()
+    x = sample(model, n=1)
     compiled = torch.compile(model, backend="aot_eager", fullgraph=True)
     with torch.no_grad():
         torch.testing.assert_close(compiled(x), model(x), atol=1e-5, rtol=1e-5)
@@ -148,8 +222,8 @@ def test_torch_compile_smoke(name):
 
 @pytest.mark.slow
 def test_torch_compile_inductor_segnet_dsc():
-    model = build("segnet_dsc").eval()
-    x = sample("segnet_dsc", n=1)
+    model = build_small("segnet_dsc").eval()
+    x = sample(model, n=1)
     with torch.no_grad():
         torch.testing.assert_close(torch.compile(model)(x), model(x), atol=1e-4, rtol=1e-3)
 
@@ -160,8 +234,8 @@ def test_onnx_export_matches_eager_on_onnxruntime(name, tmp_path):
     pytest.importorskip("onnxscript")
     from petzoo.export import export_onnx
 
-    model = build(name).eval()
-    x = sample(name, n=1)
+    model = build_small(name).eval()
+    x = sample(model, n=1)
     path = export_onnx(model, x.shape[-2:], tmp_path / f"{name}.onnx")
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     got = torch.from_numpy(session.run(None, {"image": x.numpy()})[0])

@@ -9,7 +9,7 @@ import torch
 
 import petzoo
 from conftest import ROOT
-from petzoo._published import read_manifest, to_weights
+from petzoo._weights import read_manifest, to_weights
 from petzoo.hub import sha256_of, weights_root
 
 sys.path.insert(0, str(ROOT / "train_reference"))
@@ -24,7 +24,7 @@ def test_default_weights_load_offline_from_the_checkout(name, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     weights = petzoo.get_model_weights(name).DEFAULT
     model = petzoo.get_model(name, weights="DEFAULT").eval()
-    x = weights.transforms(torch.randint(0, 256, (3, 200, 300), dtype=torch.uint8))[None]
+    x = weights.transforms()(torch.randint(0, 256, (3, 200, 300), dtype=torch.uint8))[None]
     assert x.shape[-2:] == (weights.meta["image_size"],) * 2
     with torch.no_grad():
         assert model(x).shape == (1, 3, *x.shape[-2:])

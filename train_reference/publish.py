@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import sys
 from pathlib import Path
 
@@ -21,12 +20,11 @@ from safetensors.torch import load_file
 
 import petzoo
 from petzoo._io import atomic_write, write_json
-from petzoo._published import MANIFEST
+from petzoo._weights import MANIFEST
 from petzoo.datasets import OxfordIIITPet
-from petzoo.engine import evaluate_splits
-from petzoo.hub import WEIGHTS_NAME, save_pretrained
-from petzoo.models.vit_seg import VIT_CONFIGS
-from petzoo.profile import profile
+from petzoo.engine import evaluate_splits, oxford_splits
+from petzoo.hub import WEIGHTS_NAME, save_pretrained, to_float32
+from petzoo.profile import describe_device, profile
 from petzoo.transforms import IMAGENET_MEAN, IMAGENET_STD, SegmentationPresetEval
 
 #: config.json keys that describe the folder rather than the weight's meta.
@@ -43,10 +41,9 @@ DATASET_CREDIT = (
 
 
 def evaluate(model, state, size, interpolation, data_path, device, splits):
-    model.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)
+    model.load_state_dict(to_float32(state), strict=True)
     prep = SegmentationPresetEval(size, IMAGENET_MEAN, IMAGENET_STD, interpolation)
-    datasets = {s: OxfordIIITPet(data_path, s) for s in splits}
-    return evaluate_splits(model.to(device), datasets, prep, device, progress=False, report=None)
+    return evaluate_splits(model.to(device), oxford_splits(data_path, splits), prep, device, progress=False, report=None)
 
 
 def describe(model_name: str, finetuned_from, size: int) -> str:
@@ -144,8 +141,7 @@ def main(argv=None) -> int:
     interpolation = targs["interpolation"]
     device = torch.device(args.device)
     model = petzoo.get_model(model_name, **kwargs).eval()
-    if model_name == "vit_seg":  # record the full configuration, not a config name
-        kwargs = {**VIT_CONFIGS[kwargs.pop("config", "small")], **kwargs}
+    kwargs = model.builder_kwargs  # the full configuration the builder used (e.g. a ViT config expanded)
     state = load_file(str(args.run_dir / "best.safetensors"))
 
     fp32 = evaluate(model, state, size, interpolation, args.data_path, device, ["test"])
@@ -160,7 +156,7 @@ def main(argv=None) -> int:
     enum = petzoo.get_model_weights(model_name).__name__
     local_dir = f"{model_name}_{args.name.lower()}"
     folder = args.weights_dir / local_dir
-    model.load_state_dict({k: v.float() for k, v in stored.items()}, strict=True)
+    model.load_state_dict(to_float32(stored), strict=True)
     stats = profile(model.cpu(), size)
     metrics = {s: results[s]["label_resolution"] for s in SPLITS}
     metrics.update({f"{s}_model_resolution": results[s]["model_resolution"] for s in SPLITS})
@@ -170,7 +166,7 @@ def main(argv=None) -> int:
         interpolation=interpolation, half=use_fp16,
         petzoo_version=petzoo.__version__,
         num_params=stats["num_params"],
-        min_size=[size, size] if model_name == "vit_seg" else [model.stride, model.stride],
+        min_size=list(model.fixed_size or (model.size_multiple, model.size_multiple)),
         _metrics=metrics,
         _ops=round(stats["gmacs"], 4),
         _storage_dtype="float16" if use_fp16 else "float32",
@@ -179,7 +175,7 @@ def main(argv=None) -> int:
         train_minutes=run_eval["train_minutes"],
         train_hardware=cfg["device"],
         epochs=run_eval["epochs_done"],
-        eval_hardware=torch.cuda.get_device_name(device) if device.type == "cuda" else f"{platform.machine()} CPU",
+        eval_hardware=describe_device(device, detail=False),
         dataset="Oxford-IIIT Pet, labeled subset (500 trainval / 467 test)",
         dataset_fingerprint=cfg["dataset_fingerprint"],
         git_commit=cfg["git_commit"],

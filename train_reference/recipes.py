@@ -20,50 +20,86 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Union
+
+import petzoo
 
 HERE = Path(__file__).resolve().parent
 
-_CNN = (
-    "--opt adamw --lr 2e-3 --weight-decay 1e-4 --lr-scheduler cosine --warmup-epochs 2 "
-    "--batch-size 16 --aug rich --image-size 128 --epochs 80"
-)
-_VIT = (
-    "--opt adamw --lr 1e-3 --weight-decay 0.05 --lr-scheduler cosine --warmup-epochs 5 "
-    "--batch-size 16 --aug rich --image-size 128 --epochs 150"
-)
-MODELS = ["fcn", "segnet", "segnet_dsc", "unet", "vit_seg"]
+#: Recipes are data: a base dict per kind of model, a variant dict merged over it, and
+#: :func:`render` turning the result into train.py's argv once (value True = a bare flag).
+#: Values are strings where their spelling is part of the recorded command.
+Recipe = Dict[str, Union[str, bool]]
+
+BASES: Dict[str, Recipe] = {
+    "cnn": {"opt": "adamw", "lr": "2e-3", "weight-decay": "1e-4", "lr-scheduler": "cosine", "warmup-epochs": "2",
+            "batch-size": "16", "aug": "rich", "image-size": "128", "epochs": "80"},
+    "vit": {"opt": "adamw", "lr": "1e-3", "weight-decay": "0.05", "lr-scheduler": "cosine", "warmup-epochs": "5",
+            "batch-size": "16", "aug": "rich", "image-size": "128", "epochs": "150"},
+}
+#: Which base a model uses (every model not named here: "cnn").
+MODEL_BASE = {"vit_seg": "vit"}
+#: "long" schedules: 2.5x each base's epochs.
+LONG_EPOCHS = {"cnn": "200", "vit": "375"}
+MODELS = petzoo.list_models()
 #: The seed article's SegNet-DSC recipe (128 px, NEAREST resize, flip + contrast 0.3,
 #: CE, Adam 1e-3, batch 64, 20 epochs, no scheduler), for comparison on CPU:
-#:   python train_reference/train.py --model segnet_dsc $SEED_RECIPE --device cpu --output-dir runs/seed
-SEED_RECIPE = (
-    "--image-size 128 --interpolation nearest --aug basic --loss ce --opt adam --lr 1e-3 "
-    "--batch-size 64 --epochs 20 --lr-scheduler none"
-)
-
-#: Candidate recipes per model, compared on a 10 % validation split of trainval.
-CANDIDATES: Dict[str, Dict[str, str]] = {
-    m: {"ce": f"{_VIT if m == 'vit_seg' else _CNN} --loss ce",
-        "ce_dice": f"{_VIT if m == 'vit_seg' else _CNN} --loss ce+dice",
-        "ce_long": f"{_VIT if m == 'vit_seg' else _CNN} --loss ce".replace("--epochs 80", "--epochs 200"),
-        "ce_dice_long": f"{_VIT if m == 'vit_seg' else _CNN} --loss ce+dice".replace("--epochs 80", "--epochs 200"),
-        "seed": SEED_RECIPE}
-    for m in MODELS
+#:   python train_reference/train.py --model segnet_dsc $(python train_reference/recipes.py seed) --output-dir runs/seed
+SEED_RECIPE: Recipe = {
+    "image-size": "128", "interpolation": "nearest", "aug": "basic", "loss": "ce", "opt": "adam", "lr": "1e-3",
+    "batch-size": "64", "epochs": "20", "lr-scheduler": "none",
 }
-
 #: Fine-tuning at a higher resolution, checked on validation at half scale first:
 #: a 64 px base (ce64), then 10 more epochs at 64 px (control) or at 96 px; the
 #: winner's rule, applied to the 128 px OXFORD_PET_V2, gives the 192 px fine-tune.
-_FT = (
-    "--opt adamw --lr 5e-4 --weight-decay 1e-4 --lr-scheduler cosine --warmup-epochs 1 "
-    "--batch-size 16 --aug rich --loss ce --channels-last --epochs 10"
-)
-CANDIDATES["segnet_dsc"].update({
-    "ce64": _CNN.replace("--image-size 128 --epochs 80", "--image-size 64 --epochs 40") + " --loss ce --channels-last",
-    "ce64_ft64": f"{_FT} --image-size 64 --finetune-from {{out}}/segnet_dsc_ce64/best.safetensors",
-    "ce64_ft96": f"{_FT} --image-size 96 --finetune-from {{out}}/segnet_dsc_ce64/best.safetensors",
-    "v2_ft192": f"{_FT} --image-size 192 --finetune-from SegNetDSC_Weights.OXFORD_PET_V2",
-})
+FINETUNE: Recipe = {
+    "opt": "adamw", "lr": "5e-4", "weight-decay": "1e-4", "lr-scheduler": "cosine", "warmup-epochs": "1",
+    "batch-size": "16", "aug": "rich", "loss": "ce", "channels-last": True, "epochs": "10",
+}
+
+
+def merged(*parts: Recipe) -> Recipe:
+    out: Recipe = {}
+    for part in parts:
+        out.update(part)
+    return out
+
+
+def render(recipe: Recipe) -> List[str]:
+    """train.py argv of a recipe: ``--key value`` in the dict's order, ``--key`` for True, nothing for False."""
+    argv: List[str] = []
+    for key, value in recipe.items():
+        if value is True:
+            argv.append(f"--{key}")
+        elif value is not False:
+            argv += [f"--{key}", str(value)]
+    return argv
+
+
+def candidates(model: str) -> Dict[str, Recipe]:
+    """Candidate recipes of one model, compared on a 10 % validation split of trainval."""
+    kind = MODEL_BASE.get(model, "cnn")
+    base = BASES[kind]
+    out = {
+        "ce": merged(base, {"loss": "ce"}),
+        "ce_dice": merged(base, {"loss": "ce+dice"}),
+        "ce_long": merged(base, {"loss": "ce", "epochs": LONG_EPOCHS[kind]}),
+        "ce_dice_long": merged(base, {"loss": "ce+dice", "epochs": LONG_EPOCHS[kind]}),
+        "seed": dict(SEED_RECIPE),
+    }
+    out.update(EXTRA_CANDIDATES.get(model, {}))
+    return out
+
+
+#: Model-specific candidates ("{out}" is the stage's output folder: runs that start from an earlier run).
+EXTRA_CANDIDATES: Dict[str, Dict[str, Recipe]] = {
+    "segnet_dsc": {
+        "ce64": merged(BASES["cnn"], {"image-size": "64", "epochs": "40", "loss": "ce", "channels-last": True}),
+        "ce64_ft64": merged(FINETUNE, {"image-size": "64", "finetune-from": "{out}/segnet_dsc_ce64/best.safetensors"}),
+        "ce64_ft96": merged(FINETUNE, {"image-size": "96", "finetune-from": "{out}/segnet_dsc_ce64/best.safetensors"}),
+        "v2_ft192": merged(FINETUNE, {"image-size": "192", "finetune-from": "SegNetDSC_Weights.OXFORD_PET_V2"}),
+    },
+}
 
 #: The recipe of each published weight: the candidate with the highest validation
 #: mIoU in the validation stage (numbers in the closing notes of issue 5).
@@ -79,28 +115,33 @@ FINAL: Dict[str, Dict[str, str]] = {
 def commands(stage: str, out: Path, models: List[str], extra: str, recipes: List[str], weight: str) -> Dict[str, List[str]]:
     cmds = {}
     for model in models:
+        available = candidates(model)
         if recipes:
-            names = {r: CANDIDATES[model][r] for r in recipes}
+            unknown = [r for r in recipes if r not in available]
+            if unknown:
+                raise SystemExit(f"--recipes: {model} has no recipe {', '.join(unknown)}; it has {', '.join(available)}")
+            names = recipes
         elif stage == "val":
-            names = {r: CANDIDATES[model][r] for r in ("ce", "ce_dice")}
+            names = ["ce", "ce_dice"]
         else:
             if model not in FINAL[weight]:
                 raise SystemExit(f"{weight} has no recipe for {model}; it covers {sorted(FINAL[weight])}")
-            chosen = FINAL[weight][model]
-            names = {chosen: CANDIDATES[model][chosen]}
-        for name, recipe in names.items():
+            names = [FINAL[weight][model]]
+        for name in names:
             run = out / f"{model}_{name}"
+            recipe = {k: v.replace("{out}", str(out)) if isinstance(v, str) else v for k, v in available[name].items()}
             # Test is never looked at here: publish.py evaluates the final weights once.
-            split = "--val-split 0.1 --test-splits ''" if stage == "val" else "--test-splits ''"
-            recipe = recipe.replace("{out}", str(out))  # runs that start from an earlier run of this stage
-            line = f"{sys.executable} {HERE / 'train.py'} --model {model} {recipe} {split} --output-dir {run} --no-progress {extra}"
-            cmds[run.name] = shlex.split(line)
+            split = ["--val-split", "0.1", "--test-splits", ""] if stage == "val" else ["--test-splits", ""]
+            cmds[run.name] = [
+                sys.executable, str(HERE / "train.py"), "--model", model, *render(recipe), *split,
+                "--output-dir", str(run), "--no-progress", *shlex.split(extra),
+            ]
     return cmds
 
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("stage", choices=["val", "final"])
+    p.add_argument("stage", choices=["val", "final", "seed"], help="seed: print the seed article's recipe as train.py flags")
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--models", nargs="+", default=MODELS, choices=MODELS)
     p.add_argument("--weight", default="OXFORD_PET_V1", choices=sorted(FINAL), help="final stage: whose recipes")
@@ -108,6 +149,9 @@ def main() -> int:
     p.add_argument("--extra", default="", help="appended to every train.py command (e.g. '--time-budget 90')")
     p.add_argument("--jobs", type=int, default=1, help="runs at once")
     p.add_argument("--dry-run", action="store_true")
+    if sys.argv[1:2] == ["seed"]:
+        print(shlex.join(render(SEED_RECIPE)))
+        return 0
     args = p.parse_args()
     cmds = commands(args.stage, args.out, args.models, args.extra, args.recipes, args.weight)
     if args.dry_run:

@@ -11,7 +11,6 @@ import hashlib
 import json
 import math
 import os
-import platform
 import random
 import shlex
 import subprocess
@@ -28,7 +27,9 @@ import petzoo
 from petzoo._io import atomic_write, write_json
 from petzoo.data import AUGMENTATIONS, TensorSegmentationSet, build_augmentation, resized_split
 from petzoo.datasets import OxfordIIITPet
-from petzoo.engine import evaluate_splits, evaluate_tensors, train_one_epoch
+from petzoo.engine import evaluate_splits, oxford_splits, evaluate_tensors, train_one_epoch
+from petzoo.hub import to_float32
+from petzoo.profile import describe_device
 from petzoo.losses import build_loss
 from petzoo.transforms import IMAGENET_MEAN, IMAGENET_STD, INTERPOLATIONS, SegmentationPresetEval
 
@@ -184,11 +185,6 @@ def gather_parameter_hashes(model, world: int) -> list[str]:
     return hashes
 
 
-def named_splits(args) -> dict:
-    """{name: dataset} of --test-splits."""
-    return {s: OxfordIIITPet(args.data_path, s) for s in args.test_splits.split(",") if s}
-
-
 def evaluate(args, model, size, device, progress, datasets: dict) -> dict:
     """Each dataset at label and model resolution, preprocessed as the run's images were."""
     prep = SegmentationPresetEval(size, IMAGENET_MEAN, IMAGENET_STD, args.interpolation)
@@ -199,7 +195,7 @@ def evaluate(args, model, size, device, progress, datasets: dict) -> dict:
 def load_weights(model, spec: str, flag: str) -> None:
     """Load ``spec`` (a .safetensors file or 'Enum.NAME') into ``model``; ``flag`` names the argument."""
     if Path(spec).is_file():
-        state = {k: v.float() if v.is_floating_point() else v for k, v in load_file(spec).items()}
+        state = to_float32(load_file(spec))
     else:
         try:
             state = petzoo.get_weight(spec).get_state_dict()
@@ -227,7 +223,7 @@ def main(args, argv: list[str] | None = None) -> dict:
         if args.weights is None:
             raise SystemExit("--test-only needs --weights (a .safetensors file or 'Enum.NAME')")
         load_weights(model, args.weights, "--weights")
-        results = evaluate(args, model, final_size, device, progress, named_splits(args))
+        results = evaluate(args, model, final_size, device, progress, oxford_splits(args.data_path, args.test_splits))
         if args.output_dir and is_main:
             out = Path(args.output_dir)
             out.mkdir(parents=True, exist_ok=True)
@@ -272,8 +268,7 @@ def main(args, argv: list[str] | None = None) -> dict:
             "val_size": len(val_idx),
             "world_size": world,
             "device": (
-                torch.cuda.get_device_name(device) if device.type == "cuda"
-                else f"{platform.machine()} CPU, {torch.get_num_threads()} threads"
+                describe_device(device, detail=False) + ("" if device.type == "cuda" else f", {torch.get_num_threads()} threads")
             ),
             "torch": torch.__version__,
             "threads": torch.get_num_threads(),
@@ -343,7 +338,7 @@ def main(args, argv: list[str] | None = None) -> dict:
     if is_main:
         if val_idx and out and (out / "best.safetensors").is_file():
             model.load_state_dict(load_file(str(out / "best.safetensors")))  # best on validation
-        splits = named_splits(args)
+        splits = oxford_splits(args.data_path, args.test_splits)
         if val_idx:  # the validation images at label resolution, comparable across image sizes
             splits["val"] = full.subset(val_idx, f"{args.train_split}-val")
         results = evaluate(args, model, final_size, device, progress, splits)

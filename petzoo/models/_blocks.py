@@ -62,13 +62,3 @@ class DecoderStage(nn.Module):
     def forward(self, x: torch.Tensor, indices: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
         return self.convs(max_unpool2x(x, indices, size))
 
-
-def check_divisible(x: torch.Tensor, multiple: int, model: str) -> None:
-    """Raise ValueError unless H and W of ``x`` are multiples of ``multiple``."""
-    if x.dim() != 4:
-        raise ValueError(f"{model}: expected a 4-D batch (N, C, H, W), got shape {tuple(x.shape)}")
-    h, w = x.shape[-2:]
-    if h % multiple or w % multiple:
-        raise ValueError(
-            f"{model}: input height and width must be multiples of {multiple}, got {h}x{w}"
-        )

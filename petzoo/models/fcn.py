@@ -13,9 +13,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._api import register_model
-from .._published import weights_enum
-from ._blocks import check_divisible, conv_bn_relu, conv_stack
+from .._registry import register_model
+from .._weights import weights_enum
+from ._base import SegmentationModel
+from ._blocks import conv_bn_relu, conv_stack
 from ._builder import build
 
 __all__ = ["FCN8s", "FCN_Weights", "fcn"]
@@ -35,8 +36,8 @@ def bilinear_upsampler(channels: int, factor: int) -> nn.ConvTranspose2d:
     return up
 
 
-class FCN8s(nn.Module):
-    stride = 32
+class FCN8s(SegmentationModel):
+    size_multiple = 32
 
     def __init__(
         self,
@@ -45,7 +46,7 @@ class FCN8s(nn.Module):
         widths: Sequence[int] = (32, 64, 128, 256, 512),
         depths: Sequence[int] = (2, 2, 3, 3, 3),
     ):
-        super().__init__()
+        super().__init__(num_classes, in_channels)
         if len(widths) != 5 or len(depths) != 5:
             raise ValueError("FCN8s needs 5 stages (strides 2..32): widths and depths of length 5")
         chans = (in_channels,) + tuple(widths)
@@ -60,8 +61,7 @@ class FCN8s(nn.Module):
         self.up16 = bilinear_upsampler(num_classes, 2)
         self.up8 = bilinear_upsampler(num_classes, 8)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_divisible(x, self.stride, "FCN8s")
+    def forward_logits(self, x: torch.Tensor) -> torch.Tensor:
         feats = []
         for stage in self.stages:
             x = F.max_pool2d(stage(x), 2)
@@ -85,4 +85,4 @@ def fcn(
     **kwargs: Any,
 ) -> FCN8s:
     """FCN-8s on a from-scratch VGG-style backbone at half VGG16 width (about 10 M params)."""
-    return build(FCN8s, FCN_Weights, weights, progress, num_classes, in_channels, **kwargs)
+    return build(FCN8s, FCN_Weights, weights, progress, num_classes, in_channels, builder="fcn", **kwargs)

@@ -16,9 +16,10 @@ from typing import Any, Optional
 import torch
 from torch import nn
 
-from .._api import register_model
-from .._published import weights_enum
-from ._blocks import DecoderStage, EncoderStage, check_divisible
+from .._registry import register_model
+from .._weights import weights_enum
+from ._base import SegmentationModel
+from ._blocks import DecoderStage, EncoderStage
 from ._builder import build
 
 __all__ = ["SegNet", "SegNet_Weights", "SegNetDSC_Weights", "segnet", "segnet_dsc"]
@@ -27,13 +28,13 @@ _WIDTHS = (64, 128, 256, 512)
 _DEPTHS = (2, 2, 3, 3)
 
 
-class SegNet(nn.Module):
+class SegNet(SegmentationModel):
     """SegNet encoder-decoder; ``separable=True`` gives SegNet-DSC."""
 
-    stride = 2 ** len(_WIDTHS)
+    size_multiple = 2 ** len(_WIDTHS)
 
     def __init__(self, num_classes: int = 3, in_channels: int = 3, separable: bool = False):
-        super().__init__()
+        super().__init__(num_classes, in_channels)
         self.input_norm = nn.BatchNorm2d(in_channels)
         chans = (in_channels,) + _WIDTHS
         self.encoder = nn.ModuleList(
@@ -55,8 +56,7 @@ class SegNet(nn.Module):
             else nn.Conv2d(chans[1], num_classes, 3, padding=1)
         )
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_divisible(x, self.stride, type(self).__name__)
+    def forward_logits(self, x: torch.Tensor) -> torch.Tensor:
         x = self.input_norm(x)
         skips = []
         for stage in self.encoder:
@@ -83,7 +83,8 @@ def segnet(
     **kwargs: Any,
 ) -> SegNet:
     """SegNet (15.27 M params) with plain 3x3 convs."""
-    return build(SegNet, SegNet_Weights, weights, progress, num_classes, in_channels, **kwargs)
+    return build(SegNet, SegNet_Weights, weights, progress, num_classes, in_channels,
+                 builder="segnet", fixed={"separable": False}, **kwargs)
 
 
 @register_model(weights_enum=SegNetDSC_Weights)
@@ -96,7 +97,5 @@ def segnet_dsc(
     **kwargs: Any,
 ) -> SegNet:
     """SegNet-DSC (1.75 M params): every 3x3 conv depthwise-separable."""
-    return build(
-        SegNet, SegNetDSC_Weights, weights, progress, num_classes, in_channels,
-        separable=True, **kwargs,
-    )
+    return build(SegNet, SegNetDSC_Weights, weights, progress, num_classes, in_channels,
+                 builder="segnet_dsc", fixed={"separable": True}, **kwargs)

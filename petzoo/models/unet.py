@@ -12,9 +12,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._api import register_model
-from .._published import weights_enum
-from ._blocks import check_divisible, conv_stack
+from .._registry import register_model
+from .._weights import weights_enum
+from ._base import SegmentationModel
+from ._blocks import conv_stack
 from ._builder import build
 
 __all__ = ["UNet", "UNet_Weights", "unet"]
@@ -24,14 +25,14 @@ __all__ = ["UNet", "UNet_Weights", "unet"]
 DEFAULT_WIDTH = 16
 
 
-class UNet(nn.Module):
+class UNet(SegmentationModel):
     def __init__(
         self, num_classes: int = 3, in_channels: int = 3, width: int = DEFAULT_WIDTH, depth: int = 4
     ):
-        super().__init__()
+        super().__init__(num_classes, in_channels)
         if width < 1 or depth < 1:
             raise ValueError(f"width and depth must be >= 1, got width={width}, depth={depth}")
-        self.stride = 2**depth
+        self.size_multiple = 2**depth
         chans = [width * 2**i for i in range(depth + 1)]
         self.down = nn.ModuleList(
             conv_stack([c_in, c, c]) for c_in, c in zip([in_channels] + chans[:-1], chans)
@@ -42,8 +43,7 @@ class UNet(nn.Module):
         self.up_convs = nn.ModuleList(conv_stack([c, c // 2, c // 2]) for c in reversed(chans[1:]))
         self.classifier = nn.Conv2d(width, num_classes, 1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_divisible(x, self.stride, "UNet")
+    def forward_logits(self, x: torch.Tensor) -> torch.Tensor:
         skips = []
         for i, block in enumerate(self.down):
             x = block(x if i == 0 else F.max_pool2d(x, 2))
@@ -67,4 +67,4 @@ def unet(
     **kwargs: Any,
 ) -> UNet:
     """U-Net; ``width`` (default 16) and ``depth`` (default 4) are keyword options."""
-    return build(UNet, UNet_Weights, weights, progress, num_classes, in_channels, **kwargs)
+    return build(UNet, UNet_Weights, weights, progress, num_classes, in_channels, builder="unet", **kwargs)

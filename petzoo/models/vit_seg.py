@@ -15,8 +15,9 @@ import torch.nn.functional as F
 from timm.models.vision_transformer import VisionTransformer
 from torch import nn
 
-from .._api import register_model
-from .._published import weights_enum
+from .._registry import register_model
+from .._weights import weights_enum
+from ._base import SegmentationModel
 from ._builder import build
 
 __all__ = ["ViTSeg", "ViTSeg_Weights", "vit_seg", "VIT_CONFIGS"]
@@ -29,7 +30,7 @@ VIT_CONFIGS: Dict[str, Dict[str, int]] = {
 }
 
 
-class ViTSeg(nn.Module):
+class ViTSeg(SegmentationModel):
     def __init__(
         self,
         num_classes: int = 3,
@@ -42,9 +43,11 @@ class ViTSeg(nn.Module):
         mlp_ratio: float = 4.0,
         drop_path_rate: float = 0.0,
     ):
-        super().__init__()
+        super().__init__(num_classes, in_channels)
         if image_size % patch_size:
             raise ValueError(f"image_size {image_size} is not a multiple of patch_size {patch_size}")
+        self.fixed_size = (image_size, image_size)
+        self.size_multiple = patch_size
         self.image_size = image_size
         self.patch_size = patch_size
         self.encoder = VisionTransformer(
@@ -62,12 +65,7 @@ class ViTSeg(nn.Module):
         )
         self.head = nn.Linear(embed_dim, patch_size * patch_size * num_classes)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() != 4 or tuple(x.shape[-2:]) != (self.image_size, self.image_size):
-            raise ValueError(
-                f"ViTSeg: expected input (N, C, {self.image_size}, {self.image_size}) "
-                f"(fixed by the configuration), got {tuple(x.shape)}"
-            )
+    def forward_logits(self, x: torch.Tensor) -> torch.Tensor:
         tokens = self.head(self.encoder.forward_features(x))  # (N, L, p*p*C)
         grid = self.image_size // self.patch_size
         n = x.shape[0]
@@ -95,4 +93,4 @@ def vit_seg(
     if config not in VIT_CONFIGS:
         raise ValueError(f"unknown vit_seg config {config!r}; choose from {sorted(VIT_CONFIGS)}")
     kwargs = {**VIT_CONFIGS[config], **kwargs}
-    return build(ViTSeg, ViTSeg_Weights, weights, progress, num_classes, in_channels, **kwargs)
+    return build(ViTSeg, ViTSeg_Weights, weights, progress, num_classes, in_channels, builder="vit_seg", **kwargs)

@@ -1,0 +1,222 @@
+"""torchvision parity and the layering: the seed snippet, one preprocessing path, no import cycles,
+recipes as data, and weights that left the tree loading from git history."""
+from __future__ import annotations
+
+import ast
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import petzoo
+from conftest import ROOT
+from petzoo._weights import WeightsNotFoundError, read_manifest, sha256_of, to_weights
+
+sys.path.insert(0, str(ROOT / "train_reference"))
+import recipes  # noqa: E402
+
+
+def photo(h=90, w=160, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+
+
+def test_the_seed_snippet_runs_as_written_with_petzoo_names(tmp_path):
+    from torchvision.io import read_image
+
+    path = tmp_path / "pet.png"
+    Image.fromarray(photo()).save(path)
+    img = read_image(str(path))  # uint8 (3, H, W), as in torchvision's docs
+
+    # --- the idiom users copy from torchvision, with petzoo names ---
+    weights = petzoo.SegNetDSC_Weights.DEFAULT
+    model = petzoo.segnet_dsc(weights=weights)
+    model.eval()
+    preprocess = weights.transforms()
+    batch = preprocess(img).unsqueeze(0)
+    prediction = model(batch)  # petzoo returns the logits tensor (torchvision: model(batch)["out"])
+    # ---
+    size = weights.meta["image_size"]
+    assert prediction.shape == (1, len(weights.meta["categories"]), size, size)
+    # the preset takes a PIL image, a uint8 tensor or a float tensor in [0, 1] alike
+    pil = Image.open(path)
+    torch.testing.assert_close(preprocess(pil), preprocess(img))
+    # uint8 input is resized in uint8 (rounded): at most one grey level apart after normalisation
+    torch.testing.assert_close(preprocess(img.float() / 255), preprocess(img), atol=1.01 / 255 / 0.224, rtol=0)
+    assert preprocess(torch.stack([img, img])).shape == (2, 3, size, size)
+
+
+def test_preset_honours_exif_orientation_as_segment_does(tmp_path):
+    upright = photo(64, 128)
+    path = tmp_path / "rotated.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored rotated: viewers turn it 90 degrees clockwise
+    Image.fromarray(upright).transpose(Image.Transpose.ROTATE_90).save(path, exif=exif, quality=100)
+    preprocess = petzoo.UNet_Weights.DEFAULT.transforms()
+    from_file = preprocess(Image.open(path))
+    from_pixels = preprocess(np.array(Image.open(path).transpose(Image.Transpose.ROTATE_270)))
+    torch.testing.assert_close(from_file, from_pixels)
+    # segment() goes through the same preset: its mask is that of the preset's tensor, upright
+    model = petzoo.unet(weights="DEFAULT").eval()
+    mask = petzoo.segment(str(path), model="unet", optimize=False)
+    assert mask.shape == upright.shape[:2]
+    with torch.no_grad():
+        logits = model(from_file[None])[0]
+    small = torch.nn.functional.interpolate(
+        torch.from_numpy(mask)[None, None].float(), size=logits.shape[-2:], mode="nearest-exact")[0, 0]
+    assert (small.long() == logits.argmax(0)).float().mean() > 0.95
+
+
+@pytest.mark.parametrize("bad, message", [
+    (torch.full((3, 8, 8), 2.0), r"float values must lie in \[0, 1\]"),
+    (torch.full((3, 8, 8), float("nan")), "NaN or infinite"),
+    (torch.zeros(8, 8, 3, dtype=torch.uint8), r"permute\(2, 0, 1\)"),
+    (torch.zeros(3, 8, 8, dtype=torch.int32), "expected uint8"),
+    (torch.zeros(8, 8), r"expected \(C, H, W\) or \(N, C, H, W\)"),
+])
+def test_preset_rejects_bad_tensors_in_one_line(bad, message):
+    with pytest.raises(ValueError, match=message):
+        petzoo.UNet_Weights.DEFAULT.transforms()(bad)
+
+
+def _petzoo_imports(path, module):
+    """Modules of petzoo that ``path`` imports, at top level or inside functions."""
+    tree = ast.parse(path.read_text())
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - (node.level - 1)]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            if target.startswith("petzoo"):
+                found.add(target)
+        elif isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.startswith("petzoo")}
+    return found
+
+
+def test_petzoo_has_no_import_cycle_and_keeps_its_layers():
+    modules = {}
+    for path in (ROOT / "petzoo").rglob("*.py"):
+        rel = path.relative_to(ROOT).with_suffix("")
+        name = ".".join(rel.parts[:-1] if rel.name == "__init__" else rel.parts)
+        modules[name] = path
+    graph = {name: {t for t in _petzoo_imports(path, name) if t in modules and t != name} for name, path in modules.items()}
+    # layers: registry (bottom) <- weights/loading <- hub <- factory
+    assert graph["petzoo._registry"] == set()
+    assert not graph["petzoo._weights"] & {"petzoo.hub", "petzoo._factory", "petzoo"}
+    assert not graph["petzoo.hub"] & {"petzoo._factory", "petzoo"}
+    state = {}
+
+    def visit(node, stack):
+        state[node] = "open"
+        for nxt in graph[node]:
+            if state.get(nxt) == "open":
+                raise AssertionError("import cycle: " + " -> ".join(stack + [node, nxt]))
+            if nxt not in state:
+                visit(nxt, stack + [node])
+        state[node] = "done"
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name, [])
+
+
+def test_categories_are_defined_once():
+    hits = [p for p in (ROOT / "petzoo").rglob("*.py") if '["pet", "background", "border"]' in p.read_text()]
+    assert [p.name for p in hits] == ["_registry.py"]
+
+
+def test_recipes_render_each_published_weights_exact_command():
+    checked = 0
+    for model, entries in read_manifest().items():
+        for entry in entries:
+            recipe = entry["meta"]["recipe"]
+            name = recipes.FINAL[entry["name"]][model]
+            argv = ["--model", model, *recipes.render(recipes.candidates(model)[name])]
+            assert recipe.startswith("python train_reference/train.py " + " ".join(argv) + " --test-splits ''"), recipe
+            checked += 1
+    assert checked == sum(len(e) for e in read_manifest().values())
+
+
+def test_long_recipes_differ_from_short_ones_for_every_model():
+    for model in recipes.MODELS:
+        c = recipes.candidates(model)
+        assert c["ce_long"]["epochs"] != c["ce"]["epochs"] and c["ce_dice_long"]["epochs"] != c["ce_dice"]["epochs"]
+
+
+def test_weights_folder_keeps_defaults_within_80_mb():
+    total = sum(f.stat().st_size for f in (ROOT / "weights").rglob("*") if f.is_file())
+    assert total <= 80e6, total
+    for model, entries in read_manifest().items():
+        for entry in entries:
+            in_tree = (ROOT / "weights" / entry["local_dir"]).is_dir()
+            assert in_tree != bool(entry.get("archived")), entry["name"]
+            if entry.get("default"):
+                assert in_tree
+
+
+def _git(repo, *args):
+    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout.strip()
+
+
+@pytest.fixture
+def repo_with_removed_weight(tmp_path, monkeypatch):
+    """A git repo whose first commit holds weights/w_v1/model.safetensors and whose second removed it."""
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    repo = tmp_path / "repo"
+    folder = repo / "weights" / "w_v1"
+    folder.mkdir(parents=True)
+    model = petzoo.unet(width=4, depth=2)
+    petzoo.save_pretrained(model, folder, model_name="unet", image_size=32, builder_kwargs={"width": 4, "depth": 2})
+    _git(repo, "init", "-q")
+    _git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "add", ".")
+    _git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "weights")
+    commit = _git(repo, "rev-parse", "HEAD")
+    config = json.loads((folder / "config.json").read_text())
+    shutil.rmtree(folder)
+    (repo / "weights" / "keep.txt").write_text("the DEFAULTs stay here\n")
+    monkeypatch.setenv("PETZOO_WEIGHTS_DIR", str(repo / "weights"))
+    monkeypatch.setenv("PETZOO_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    entry = {"local_dir": "w_v1", "hub_repo": "petzoo/w-v1", "sha256": config["sha256"], "size": config["size"],
+             "transforms": config["transforms"], "meta": {"categories": petzoo.CATEGORIES, "image_size": 32},
+             "builder_kwargs": {"width": 4, "depth": 2}, "archived": {"git_commit": commit, "path": "weights/w_v1"}}
+    return repo, entry, model
+
+
+def test_a_weight_removed_from_the_tree_loads_from_git_history(repo_with_removed_weight, tmp_path):
+    repo, entry, model = repo_with_removed_weight
+    enum = petzoo.WeightsEnum("W", [("V1", to_weights(entry))])
+    state = enum.V1.get_state_dict()
+    assert all(torch.equal(state[k], v) for k, v in model.state_dict().items())
+    cached = list((tmp_path / "cache" / "git-weights").rglob("model.safetensors"))
+    assert len(cached) == 1 and sha256_of(cached[0]) == entry["sha256"]
+    loaded = petzoo.unet(width=4, depth=2)
+    loaded.load_state_dict(enum.V1.get_state_dict())  # second time: from the verified cache
+
+
+def test_a_removed_weight_outside_a_git_clone_names_its_commit(repo_with_removed_weight):
+    repo, entry, _ = repo_with_removed_weight
+    shutil.rmtree(repo / ".git")  # e.g. torch.hub's archive download of the repo
+    enum = petzoo.WeightsEnum("W", [("V1", to_weights(entry))])
+    with pytest.raises(WeightsNotFoundError, match=f"git commit {entry['archived']['git_commit']} .* weights/w_v1"):
+        enum.V1.get_state_dict()
+
+
+def test_a_tampered_history_copy_is_refused(repo_with_removed_weight):
+    _, entry, _ = repo_with_removed_weight
+    bad = dict(entry, sha256="0" * 64)
+    enum = petzoo.WeightsEnum("W", [("V1", to_weights(bad))])
+    with pytest.raises(RuntimeError, match="sha256 is"):
+        enum.V1.get_state_dict()
