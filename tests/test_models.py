@@ -63,7 +63,7 @@ def sample(model, n=2, size=SIZE):
 
 
 def test_registry_lists_the_five_families_and_a_registered_one():
-    assert ZOO == ["fcn", "segnet", "segnet_dsc", "unet", "vit_seg"]
+    assert set(ZOO) >= {"fcn", "segnet", "segnet_dsc", "unet", "vit_seg"}  # a new family adds to it
     assert "tiny_family" in petzoo.list_models()
 
 
