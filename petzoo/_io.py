@@ -16,7 +16,8 @@ def atomic_write(path: Union[str, Path], write: Callable[[str], Any]) -> Path:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    # a short temp name: the final name may already be near the file-name length limit
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".petzoo-", suffix=".tmp")
     os.close(fd)
     try:
         write(tmp)

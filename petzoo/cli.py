@@ -18,6 +18,27 @@ class UsageError(Exception):
     """Bad arguments: reported in one line, exit code 2."""
 
 
+def _number(kind, low, what):
+    """argparse type: a finite ``kind`` >= ``low`` (one clear line otherwise)."""
+
+    def parse(text: str):
+        import math
+
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if not math.isfinite(value) or value < low:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        return value
+
+    return parse
+
+
+POSITIVE_INT = _number(int, 1, "an integer >= 1")
+SECONDS = _number(float, 1e-3, "a finite number of seconds > 0")
+
+
 def _demo_photo(name: str) -> Path:
     """``skimage:NAME``: a photo bundled with scikit-image (the ``demo`` extra), e.g. skimage:chelsea."""
     try:
@@ -31,18 +52,100 @@ def _demo_photo(name: str) -> Path:
     return found[0]
 
 
-def _inputs(paths: List[str]) -> List[Path]:
+def _is_output(path: Path) -> bool:
+    """A file this command writes (``<name>.<mode>.png``)."""
+    return path.name.endswith(".png") and path.name[:-4].rpartition(".")[2] in MODES and path.name.count(".") >= 2
+
+
+def _inputs(paths: List[str], out_dir: Path) -> List[Path]:
+    """Image files from the arguments; folders are listed (regular image files only, never
+    this run's own outputs when ``--out`` lies inside the folder)."""
     files = []
+    out = out_dir.resolve()
     for p in map(Path, paths):
         if str(p).startswith("skimage:"):
             files.append(_demo_photo(str(p)))
         elif p.is_dir():
-            files += sorted(f for f in p.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES)
+            inside = p.resolve() == out or out in p.resolve().parents or p.resolve() in out.parents
+            for f in sorted(p.iterdir()):
+                if f.suffix.lower() not in IMAGE_SUFFIXES or not f.is_file():  # is_file(): no FIFOs, devices
+                    continue
+                if inside and f.resolve().parent == out and _is_output(f):
+                    continue
+                files.append(f)
         else:
-            files.append(p)  # missing files are reported per file, not as a usage error
+            files.append(p)  # missing or unreadable files are reported per file, not as a usage error
     if not files:
         raise UsageError(f"no images found in {', '.join(paths)}")
     return files
+
+
+_NAME_MAX = 255  # bytes, as on ext4/APFS/NTFS
+
+
+def _fit_name(name: str) -> str:
+    """``name`` shortened (with a hash, so names stay distinct) to fit a file-name limit."""
+    if len(name.encode()) <= _NAME_MAX:
+        return name
+    import hashlib
+
+    stem, _, rest = name.partition(".")  # rest: "<mode>.png" or "<suffix>.<mode>.png"
+    digest = hashlib.sha256(name.encode()).hexdigest()[:12]
+    keep = _NAME_MAX - len(rest.encode()) - len(digest) - 3
+    return f"{stem.encode()[:keep].decode(errors='ignore')}~{digest}.{rest}"
+
+
+def output_paths(inputs: List[Path], out_dir: Path, mode: str) -> List[Path]:
+    """One distinct output per input: ``<stem>.<mode>.png``; where two inputs share it, the
+    input folders are mirrored under ``out_dir`` (a/cat.jpg, b/cat.jpg -> a/cat..., b/cat...),
+    and where they still clash the suffix is kept (dup.jpg, dup.png -> dup.jpg..., dup.png...)."""
+    from collections import Counter
+    import os
+
+    parents = [p.resolve().parent for p in inputs]
+    common = Path(os.path.commonpath([str(q) for q in parents]))
+    names = [_fit_name(f"{p.stem}.{mode}.png") for p in inputs]
+    for level in ("folder", "suffix"):
+        clashes = Counter(names)
+        for i, p in enumerate(inputs):
+            if clashes[names[i]] > 1:
+                base = p.name if level == "suffix" else p.stem
+                names[i] = str(parents[i].relative_to(common) / _fit_name(f"{base}.{mode}.png"))
+    targets = [out_dir / n for n in names]
+    dupes = [t for t, c in Counter(targets).items() if c > 1]  # the same file given twice
+    if dupes:
+        raise UsageError(f"{dupes[0].name}: two inputs are the same file; give each photo once")
+    return targets
+
+
+def _check_writable(out_dir: Path) -> None:
+    import tempfile
+
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out_dir, prefix=".petzoo-check-"):
+            pass
+    except OSError as err:
+        raise UsageError(f"--out {out_dir}: not a writable folder ({err.strerror or err})") from None
+
+
+def _background(text: str):
+    """--background: an image file (loaded now, so a bad one stops the run before any work) or a colour."""
+    from . import inference as S
+    from .images import ImageLoadError, load_rgb
+
+    path = Path(text)
+    if path.exists():
+        try:
+            return load_rgb(path)
+        except ImageLoadError as err:
+            raise UsageError(f"--background {err}") from None
+    try:
+        return S.parse_colour(text)
+    except ValueError as err:
+        if path.suffix.lower() in IMAGE_SUFFIXES or "/" in text or "\\" in text:
+            raise UsageError(f"--background {text}: no such file") from None
+        raise UsageError(f"--background {err}") from None
 
 
 def _predict(args: argparse.Namespace) -> int:
@@ -52,32 +155,44 @@ def _predict(args: argparse.Namespace) -> int:
     from ._io import atomic_write
     from .images import ImageLoadError
 
+    if args.weights is None:
+        raise UsageError("--weights none: predict needs a published weight (e.g. DEFAULT)")
     if args.mode == "background" and not args.background:
         raise UsageError("--mode background needs --background IMAGE or COLOR")
-    background = None
-    if args.mode == "background":
-        bg = Path(args.background)
-        background = bg if bg.is_file() else S.parse_colour(args.background)
+    if args.matting and args.mode not in ("cutout", "background"):
+        raise UsageError(f"--matting applies to --mode cutout or background, not {args.mode}")
+    if args.matting:
+        try:
+            import pymatting  # noqa: F401
+        except ImportError:
+            raise UsageError("--matting needs pymatting: pip install 'petzoo[matting]'") from None
+    background = _background(args.background) if args.mode == "background" else None
+    out_dir = Path(args.out)
+    inputs = _inputs(args.inputs, out_dir)
+    targets = output_paths(inputs, out_dir, args.mode)
+    existing = [t for t in targets if t.exists()]
+    if existing and not args.overwrite:
+        raise UsageError(f"{existing[0]} exists ({len(existing)} of {len(targets)} outputs do); "
+                         f"pass --overwrite to replace them")
     try:
         S.load_model(args.model, args.weights, args.device)
     except (ValueError, FileNotFoundError) as err:
         raise UsageError(str(err)) from None
-    out_dir = Path(args.out)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    _check_writable(out_dir)
     failures = []
-    inputs = _inputs(args.inputs)
-    for path in tqdm(inputs, desc="predict", disable=args.quiet):
+    for path, target in tqdm(list(zip(inputs, targets)), desc="predict", disable=args.quiet):
         try:
             mask = S.segment(path, model=args.model, weights=args.weights, device=args.device)
+            if args.clean:
+                mask = S.clean_mask(mask)
             if args.mode == "mask":
                 result = S.mask_image(mask)
             elif args.mode == "overlay":
                 result = S.overlay(path, mask)
             elif args.mode == "cutout":
-                result = S.cutout(path, mask)
+                result = S.cutout(path, mask, matting=args.matting)
             else:
-                result = S.replace_background(path, mask, background)
-            target = out_dir / f"{path.stem}.{args.mode}.png"
+                result = S.replace_background(path, mask, background, matting=args.matting)
             atomic_write(target, lambda tmp: result.save(tmp, format="PNG"))
         except (ImageLoadError, ValueError, OSError) as err:
             failures.append(f"{path}: {err}" if str(path) not in str(err) else str(err))
@@ -119,7 +234,10 @@ def _summary(args: argparse.Namespace) -> int:
     if args.model:
         summary(args.model, image_size=args.image_size, depth=args.depth)
         return 0
-    rows = model_table(args.image_size, list_models(include=args.include))
+    names = list_models(include=args.include)
+    if not names:
+        raise UsageError(f"--include {args.include!r} matches no model; models: {', '.join(list_models())}")
+    rows = model_table(args.image_size, names)
     print(f"petzoo models at {args.image_size}x{args.image_size} (default configurations):")
     print(format_table(rows, ["model", "num_params", "gmacs", "gmacs_torchinfo", "gmacs_flop_counter"]))
     return 0
@@ -182,7 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     def model_args(p, weights_default="DEFAULT"):
-        p.add_argument("--model", default="segnet_dsc", help="zoo model (default segnet_dsc)")
+        p.add_argument("--model", default="segnet_dsc", type=str.lower, help="zoo model (default segnet_dsc)")
         p.add_argument("--weights", default=weights_default, help="weight name, e.g. DEFAULT or OXFORD_PET_V1")
         p.add_argument("--device", default="cpu")
 
@@ -190,11 +308,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("inputs", nargs="+", metavar="IMAGE_OR_DIR",
                    help="image files, folders of images, or skimage:NAME (a photo bundled with scikit-image)")
     model_args(p)
-    p.add_argument("--out", default="petzoo-out", help="output folder (default petzoo-out)")
+    p.add_argument("--out", default="petzoo-out",
+                   help="output folder (default petzoo-out): <stem>.<mode>.png per input, at the photo's own size; "
+                        "<name>.<mode>.png where two inputs share a stem, the input folders mirrored where two "
+                        "share a name; existing files are never replaced without --overwrite")
     p.add_argument("--mode", default="mask", choices=MODES,
                    help="mask: palette PNG of class ids (0 pet, 1 background, 2 border); overlay; "
                         "cutout: RGBA, alpha 255 pet / 128 border / 0 background; background: pet on --background")
-    p.add_argument("--background", help="image file or colour ('#rrggbb', 'r,g,b', name) for --mode background")
+    p.add_argument("--background", help="image file, or a colour Pillow knows ('#rrggbb', 'rgb(r,g,b)', "
+                                        "'hsl(h,s%%,l%%)', a name) or 'r,g,b', for --mode background")
+    p.add_argument("--matting", action="store_true",
+                   help="cutout/background: soft edges, an alpha matte estimated from the predicted trimap "
+                        "(pymatting; solved at most at 640 px, then upsampled)")
+    p.add_argument("--clean", action="store_true", help="drop small pet islands and fill small holes in the mask")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace existing outputs (without it, an existing output stops the run before any work)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_predict)
 
@@ -208,23 +336,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_evaluate)
 
     p = sub.add_parser("summary", help="params and mult-adds of the zoo models (torchinfo)")
-    p.add_argument("model", nargs="?", help="one model: print its torchinfo layer table")
-    p.add_argument("--image-size", type=int, default=128, help="square input size (default 128)")
-    p.add_argument("--depth", type=int, default=3, help="layer-table depth for one model")
+    p.add_argument("model", nargs="?", type=str.lower, help="one model: print its torchinfo layer table")
+    p.add_argument("--image-size", type=POSITIVE_INT, default=128, help="square input size (default 128)")
+    p.add_argument("--depth", type=POSITIVE_INT, default=3, help="layer-table depth for one model")
     p.add_argument("--include", default=None, help="fnmatch pattern of models for the table")
     p.set_defaults(func=_summary)
 
     p = sub.add_parser("bench", help="CPU inference speed of the zoo models (random init), as built and as petzoo.segment() runs them")
-    p.add_argument("--models", nargs="*", default=None)
-    p.add_argument("--image-size", type=int, default=128)
-    p.add_argument("--batch-size", type=int, default=1)
-    p.add_argument("--seconds", type=float, default=2.0)
+    p.add_argument("--models", nargs="*", type=str.lower, default=None)
+    p.add_argument("--image-size", type=POSITIVE_INT, default=128)
+    p.add_argument("--batch-size", type=POSITIVE_INT, default=1)
+    p.add_argument("--seconds", type=SECONDS, default=2.0, help="timing duration per measurement")
     p.set_defaults(func=_bench)
 
     p = sub.add_parser("export", help="export a model to ONNX or TorchScript")
     model_args(p)
     p.add_argument("--format", choices=["onnx", "torchscript"], default="onnx")
-    p.add_argument("--image-size", type=int, default=128, help="input size when --weights none")
+    p.add_argument("--image-size", type=POSITIVE_INT, default=128, help="input size when --weights none")
     p.add_argument("--out", default=None)
     p.set_defaults(func=_export)
     return parser

@@ -149,3 +149,59 @@ class OxfordIIITPet(torch.utils.data.Dataset):
             for path in (self.image_path(stem), self.trimap_path(stem)):
                 digest.update(path.read_bytes())
         return digest.hexdigest()
+
+
+def breed_of(stem: str) -> str:
+    """'american_pit_bull_terrier_12' -> 'american_pit_bull_terrier'."""
+    return stem.rsplit("_", 1)[0]
+
+
+class UnlabeledOxfordIIITPet(torch.utils.data.Dataset):
+    """The ``unlabeled`` split for semi-supervised training: items are uint8 images (3, H, W).
+
+    Images without a trimap whose stem is in the *official trainval* list
+    (``annotations/official/trainval.txt``), minus every image of the held-out breeds
+    (:data:`HELD_OUT_BREEDS`). Official *test* images are never part of it, labeled or
+    not, so weights trained with it stay clean for anyone who scores them on the
+    official split.
+    """
+
+    split = "unlabeled"
+
+    def __init__(self, root: Union[str, Path, None] = None):
+        self.root = resolve_root(root)
+        official = self.root / "annotations" / "official" / "trainval.txt"
+        self.stems = [
+            s for s in read_list(official)
+            if breed_of(s) not in HELD_OUT_BREEDS
+            and not (self.root / "annotations" / "trimaps" / f"{s}.png").is_file()
+            and (self.root / "images" / f"{s}.jpg").is_file()
+        ]
+
+    def image_path(self, stem: str) -> Path:
+        return self.root / "images" / f"{stem}.jpg"
+
+    def __len__(self) -> int:
+        return len(self.stems)
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        image = read_image(self.image_path(self.stems[index]))
+        return torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)
+
+    def breeds(self) -> List[str]:
+        return sorted({breed_of(s) for s in self.stems})
+
+
+def describe_splits(root: Union[str, Path, None] = None) -> str:
+    """One line per split: its size (``python -m petzoo.datasets``)."""
+    lines = []
+    for split in ("trainval", "test", "other_breeds"):
+        lines.append(f"{split}: {len(OxfordIIITPet(root, split))} labeled images")
+    unlabeled = UnlabeledOxfordIIITPet(root)
+    lines.append(f"unlabeled: {len(unlabeled)} images of {len(unlabeled.breeds())} breeds "
+                 f"(official trainval, no trimap, held-out breeds excluded)")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(describe_splits())

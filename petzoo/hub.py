@@ -35,6 +35,34 @@ CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 
 
+class ConfigError(ValueError):
+    """A petzoo folder's config.json is malformed, partial or names no petzoo builder."""
+
+
+def _read_config(path: Path, where) -> Dict[str, Any]:
+    """config.json checked enough to build from: valid JSON, ``model`` a registered petzoo
+    builder (never an ``hf-hub:`` name or anything else that would load more), ``categories`` a list."""
+    from ._registry import list_models
+
+    try:
+        config = json.loads(Path(path).read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{where}: not valid JSON ({err})") from None
+    if not isinstance(config, dict):
+        raise ConfigError(f"{where}: expected a JSON object, got {type(config).__name__}")
+    for key in ("model", "categories"):
+        if key not in config:
+            raise ConfigError(f"{where}: missing key {key!r}")
+    model = config["model"]
+    if not isinstance(model, str) or model.lower() not in list_models():
+        raise ConfigError(f"{where}: \"model\" must name a petzoo builder ({', '.join(list_models())}), got {model!r}")
+    if not isinstance(config["categories"], list) or not config["categories"]:
+        raise ConfigError(f"{where}: \"categories\" must be a non-empty list")
+    if not isinstance(config.get("builder_kwargs", {}), dict):
+        raise ConfigError(f"{where}: \"builder_kwargs\" must be an object")
+    return config
+
+
 def parse_hf_name(name: str) -> Tuple[str, Optional[str]]:
     """"hf-hub:org/name[@revision]" -> ("org/name", revision or None)."""
     if not name.startswith(HF_PREFIX):
@@ -97,9 +125,9 @@ def from_pretrained(name_or_path: Union[str, Path], **kwargs: Any) -> nn.Module:
     if name.startswith(HF_PREFIX):
         repo, revision = parse_hf_name(name)
         try:
-            config = json.loads(hub_file(repo, CONFIG_NAME, revision).read_text())
+            config = _read_config(hub_file(repo, CONFIG_NAME, revision), f"{name} {CONFIG_NAME}")
             weights_path = verified_hub_file(repo, WEIGHTS_NAME, revision, config.get("sha256"))
-        except HashMismatchError:
+        except (HashMismatchError, ConfigError):
             raise
         except Exception as err:  # offline, 404, network, truncated transfer
             raise WeightsNotFoundError(f"could not download {name} ({CONFIG_NAME}, {WEIGHTS_NAME}): {describe_error(err)}") from err
@@ -107,12 +135,14 @@ def from_pretrained(name_or_path: Union[str, Path], **kwargs: Any) -> nn.Module:
         folder = Path(name)
         if not (folder / CONFIG_NAME).is_file():
             raise FileNotFoundError(f"{folder / CONFIG_NAME} not found: not a petzoo model folder")
-        config = json.loads((folder / CONFIG_NAME).read_text())
+        config = _read_config(folder / CONFIG_NAME, folder / CONFIG_NAME)
         weights_path = folder / WEIGHTS_NAME
+        if not weights_path.is_file():
+            raise FileNotFoundError(f"{weights_path} not found: the folder has a config.json but no weights")
         check_sha256(weights_path, config.get("sha256"), f"{folder / CONFIG_NAME}")
     build_kwargs = {**config.get("builder_kwargs", {}), **kwargs}
     build_kwargs.setdefault("num_classes", len(config["categories"]))
-    model = get_model_builder(config["model"])(**build_kwargs)
+    model = get_model_builder(config["model"])(**build_kwargs)  # a registered name only: never a second download
     model.load_state_dict(to_float32(load_file(str(weights_path))), strict=True)
     model.pretrained_cfg = config
     return model

@@ -1,4 +1,11 @@
-"""High-level inference: segment photos, then make overlays, cut-outs and new backgrounds."""
+"""High-level inference: segment photos, then make overlays, cut-outs and new backgrounds.
+
+Every result has the photo's own upright size (EXIF applied), whatever its size:
+large JPEGs are decoded at a reduced scale for the model only, and the compositing
+runs in row tiles, so memory stays bounded on 12- to 24-MP photos. Bad arguments
+(non-finite or out-of-range arrays, colours, alpha, mask values) raise ValueError
+in one line.
+"""
 from __future__ import annotations
 
 import functools
@@ -13,7 +20,8 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from ._factory import get_model_and_weights
 from ._registry import BACKGROUND, BORDER, PET  # noqa: F401 (BACKGROUND re-exported for callers)
-from .images import ImageInput, load_rgb
+from .images import ImageInput, load_image, load_rgb
+
 #: Mask PNG palette: pet orange, background dark blue, border light grey.
 PALETTE = np.array([[255, 140, 0], [30, 40, 90], [200, 200, 200]], dtype=np.uint8)
 _TILE_ROWS = 512
@@ -73,15 +81,21 @@ def _upsample_argmax(logits: torch.Tensor, size: Tuple[int, int]) -> np.ndarray:
     return out
 
 
+DEFAULT_MODEL = "segnet_dsc"
+_COMPOSITE_ROWS = 1024
+#: Matting runs at most at this side (then the matte is upsampled): bounded time on large photos.
+MATTING_MAX_SIDE = 640
+
+
 @torch.inference_mode()
 def segment(
     image: Union[ImageInput, Sequence[ImageInput]],
-    model: str = "segnet_dsc",
+    model: str = DEFAULT_MODEL,
     weights: str = "DEFAULT",
     device: Optional[str] = None,
     optimize: bool = True,
 ) -> Union[np.ndarray, List[np.ndarray]]:
-    """Class-index mask(s) (0 pet, 1 background, 2 border) at each image's original size.
+    """Class-index mask(s) (0 pet, 1 background, 2 border) at each image's full upright size.
 
     ``image``: a path, PIL image, numpy array or tensor, or a list of them.
     ``optimize=False`` runs the model as built (no BatchNorm folding, no channels_last).
@@ -93,72 +107,169 @@ def segment(
     preset = member.transforms()
     masks = []
     for item in images:
-        rgb = load_rgb(item, max_side=max(preset.size) * 8)
+        rgb, size = load_image(item, max_side=max(preset.size) * 8)  # the model needs no more
         x = preset(torch.from_numpy(rgb).permute(2, 0, 1))[None].to(device)
         if optimize:
             x = x.contiguous(memory_format=torch.channels_last)
         logits = net(x)[0].float().cpu().contiguous()
-        masks.append(_upsample_argmax(logits, rgb.shape[:2]))
+        masks.append(_upsample_argmax(logits, size))
     return masks[0] if single else masks
+
+
+def check_mask(mask: np.ndarray) -> np.ndarray:
+    """``mask`` as a (H, W) uint8 array of class ids 0, 1, 2, or a one-line ValueError."""
+    mask = np.asarray(mask)
+    if mask.ndim != 2 or min(mask.shape, default=0) < 1:
+        raise ValueError(f"mask: expected a (H, W) array of class ids, got shape {mask.shape}")
+    if not (np.issubdtype(mask.dtype, np.integer) or mask.dtype == bool):
+        raise ValueError(f"mask: expected integer class ids, got {mask.dtype}")
+    lo, hi = int(mask.min()), int(mask.max())
+    if lo < 0 or hi > BORDER:
+        raise ValueError(f"mask: values must be 0 (pet), 1 (background) or 2 (border), got {lo}..{hi}")
+    return mask.astype(np.uint8, copy=False)
 
 
 def mask_image(mask: np.ndarray) -> Image.Image:
     """Palette PNG image of a class-index mask (pixel values stay 0, 1, 2)."""
-    im = Image.fromarray(mask.astype(np.uint8), mode="P")
+    im = Image.fromarray(check_mask(mask), mode="P")
     im.putpalette(PALETTE.flatten().tolist())
     return im
 
 
-def _as_rgb(image: ImageInput, mask: np.ndarray) -> np.ndarray:
-    rgb = load_rgb(image, max_side=1 << 30)
+def _as_rgb(image: ImageInput, mask: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    mask = check_mask(mask)
+    rgb = load_rgb(image)
     if rgb.shape[:2] != mask.shape:
         raise ValueError(f"image is {rgb.shape[1]}x{rgb.shape[0]} but mask is {mask.shape[1]}x{mask.shape[0]}")
-    return rgb
+    return rgb, mask
+
+
+def _composite(fg: np.ndarray, bg, alpha: np.ndarray) -> np.ndarray:
+    """alpha * fg + (1 - alpha) * bg in row tiles (uint8 out); ``alpha`` uint8 (H, W), ``bg`` array or callable(rows)."""
+    out = np.empty_like(fg)
+    for top in range(0, fg.shape[0], _COMPOSITE_ROWS):
+        rows = slice(top, top + _COMPOSITE_ROWS)
+        a = alpha[rows].astype(np.float32)[..., None] / 255
+        b = bg(rows) if callable(bg) else bg
+        out[rows] = (a * fg[rows] + (1 - a) * b).round().astype(np.uint8)
+    return out
 
 
 def overlay(image: ImageInput, mask: np.ndarray, alpha: float = 0.5) -> Image.Image:
-    """The photo with the class colours blended in."""
-    rgb = _as_rgb(image, mask).astype(np.float32)
-    out = (1 - alpha) * rgb + alpha * PALETTE[mask].astype(np.float32)
-    return Image.fromarray(out.round().astype(np.uint8))
+    """The photo with the class colours blended in (``alpha`` in [0, 1])."""
+    if not (isinstance(alpha, (int, float)) and np.isfinite(alpha) and 0 <= alpha <= 1):
+        raise ValueError(f"alpha: expected a number in [0, 1], got {alpha!r}")
+    rgb, mask = _as_rgb(image, mask)
+    weight = np.full(mask.shape, round((1 - alpha) * 255), np.uint8)
+    return Image.fromarray(_composite(rgb, lambda rows: PALETTE[mask[rows]], weight))
 
 
 def alpha_matte(mask: np.ndarray) -> np.ndarray:
     """255 on pet, 128 on border, 0 on background."""
+    mask = check_mask(mask)
     return np.select([mask == PET, mask == BORDER], [255, 128], 0).astype(np.uint8)
 
 
-def cutout(image: ImageInput, mask: np.ndarray) -> Image.Image:
-    """RGBA cut-out of the pet (border half transparent)."""
-    rgb = _as_rgb(image, mask)
-    return Image.fromarray(np.dstack([rgb, alpha_matte(mask)]), mode="RGBA")
+def estimate_alpha(image: ImageInput, mask: np.ndarray, max_side: int = MATTING_MAX_SIDE) -> np.ndarray:
+    """Soft alpha (uint8) from the predicted trimap: 255 on pet, 0 on background, and on the
+    border band a closed-form matte (pymatting, Levin et al. 2008) of the photo.
+
+    The matte is solved at most at ``max_side`` px and upsampled, so its time is
+    bounded on large photos; pet and background pixels keep their full-resolution values.
+    """
+    try:
+        import pymatting
+    except ImportError:
+        raise ImportError("matting needs pymatting: pip install 'petzoo[matting]'") from None
+    rgb, mask = image if isinstance(image, tuple) else _as_rgb(image, mask)
+    hard = alpha_matte(mask)
+    h, w = mask.shape
+    scale = min(1.0, max_side / max(h, w))
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    tri = np.asarray(Image.fromarray(hard).resize(size, Image.NEAREST), np.float64) / 255
+    known_fg, known_bg = (tri >= 0.9).any(), (tri <= 0.1).any()
+    if not (mask == BORDER).any() or not (known_fg and known_bg):
+        return np.where(mask == PET, 255, 0).astype(np.uint8)  # nothing to matte: hard edges
+    small = np.asarray(Image.fromarray(rgb).resize(size, Image.BILINEAR), np.float64) / 255
+    matte = np.clip(pymatting.estimate_alpha_cf(small, tri), 0, 1).astype(np.float32)
+    soft = np.asarray(Image.fromarray(matte, mode="F").resize((w, h), Image.BILINEAR))
+    out = hard.copy()
+    band = mask == BORDER
+    out[band] = np.clip(soft[band] * 255, 0, 255).round().astype(np.uint8)
+    return out
+
+
+def cutout(image: ImageInput, mask: np.ndarray, matting: bool = False) -> Image.Image:
+    """RGBA cut-out of the pet: border half transparent, or soft edges with ``matting=True``."""
+    rgb, mask = _as_rgb(image, mask)
+    alpha = estimate_alpha((rgb, mask), mask) if matting else alpha_matte(mask)
+    return Image.fromarray(np.dstack([rgb, alpha]), mode="RGBA")
 
 
 def parse_colour(text: str) -> Tuple[int, int, int]:
-    """'#rrggbb', 'r,g,b' or a Pillow colour name -> RGB."""
+    """Any colour Pillow's parser takes ('#rrggbb', 'rgb(10,20,30)', 'hsl(...)', names) or 'r,g,b'."""
     from PIL import ImageColor
 
-    if "," in text:
-        parts = [int(p) for p in text.split(",")]
-        if len(parts) != 3 or not all(0 <= p <= 255 for p in parts):
-            raise ValueError(f"colour {text!r}: expected 'r,g,b' with values 0..255")
-        return tuple(parts)  # type: ignore[return-value]
+    text = text.strip()
+    if "," in text and "(" not in text:
+        parts = text.split(",")
+        try:
+            values = [int(p) for p in parts]
+        except ValueError:
+            values = []
+        if len(parts) != 3 or len(values) != 3 or not all(0 <= v <= 255 for v in values):
+            raise ValueError(f"colour {text!r}: expected 'r,g,b' with three integers 0..255")
+        return tuple(values)  # type: ignore[return-value]
     try:
         return ImageColor.getrgb(text)[:3]
     except ValueError:
-        raise ValueError(f"colour {text!r}: not '#rrggbb', 'r,g,b' or a colour name") from None
+        raise ValueError(
+            f"colour {text!r}: not a colour Pillow knows ('#rrggbb', 'rgb(r,g,b)', 'hsl(h,s%,l%)', a name) or 'r,g,b'"
+        ) from None
+
+
+def check_colour(colour) -> Tuple[int, int, int]:
+    values = tuple(colour) if isinstance(colour, (tuple, list, np.ndarray)) else ()
+    if len(values) != 3 or not all(isinstance(v, (int, np.integer)) and 0 <= v <= 255 for v in values):
+        raise ValueError(f"background colour: expected (r, g, b) integers 0..255, got {colour!r}")
+    return tuple(int(v) for v in values)  # type: ignore[return-value]
 
 
 def replace_background(
-    image: ImageInput, mask: np.ndarray, background: Union[ImageInput, Tuple[int, int, int]]
+    image: ImageInput, mask: np.ndarray, background: Union[ImageInput, Tuple[int, int, int]], matting: bool = False,
 ) -> Image.Image:
-    """The pet composited onto another image (stretched to fit) or a plain colour."""
-    rgb = _as_rgb(image, mask).astype(np.float32)
+    """The pet composited onto another image (stretched to fit) or a plain (r, g, b) colour."""
+    if isinstance(background, (tuple, list)):
+        bg = np.array(check_colour(background), np.float32)
+    rgb, mask = _as_rgb(image, mask)
     h, w = mask.shape
-    if isinstance(background, tuple):
-        bg = np.broadcast_to(np.array(background, np.float32), rgb.shape)
-    else:
-        bg_rgb = load_rgb(background)
-        bg = np.array(Image.fromarray(bg_rgb).resize((w, h), Image.BILINEAR), np.float32)
-    a = alpha_matte(mask).astype(np.float32)[..., None] / 255
-    return Image.fromarray((a * rgb + (1 - a) * bg).round().astype(np.uint8))
+    if not isinstance(background, (tuple, list)):
+        bg = np.asarray(Image.fromarray(load_rgb(background)).resize((w, h), Image.BILINEAR))
+    alpha = estimate_alpha((rgb, mask), mask) if matting else alpha_matte(mask)
+    return Image.fromarray(_composite(rgb, (lambda rows: bg[rows]) if bg.ndim == 3 else bg, alpha))
+
+
+def clean_mask(mask: np.ndarray, min_island: float = 0.05, max_hole: float = 0.05) -> np.ndarray:
+    """Drop small pet islands and fill small holes (post-processing, as background removers do).
+
+    Islands: connected pet+border regions smaller than ``min_island`` x the largest one
+    become background. Holes: regions that are not pet, enclosed by pet (not touching
+    the image edge) and smaller than ``max_hole`` x the pet area become pet.
+    """
+    from scipy import ndimage
+
+    out = check_mask(mask).copy()
+    fg = out != BACKGROUND
+    labels, n = ndimage.label(fg)
+    if n > 1:
+        sizes = ndimage.sum_labels(fg, labels, index=np.arange(1, n + 1))
+        small = np.flatnonzero(sizes < min_island * sizes.max()) + 1
+        out[np.isin(labels, small)] = BACKGROUND
+    pet = out == PET
+    labels, n = ndimage.label(~pet)
+    if n:
+        edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+        sizes = ndimage.sum_labels(~pet, labels, index=np.arange(1, n + 1))
+        holes = [i + 1 for i in range(n) if i + 1 not in edge and sizes[i] < max_hole * pet.sum()]
+        out[np.isin(labels, holes)] = PET
+    return out

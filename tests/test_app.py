@@ -55,11 +55,12 @@ def test_predict_cli_writes_every_mode_and_reports_failures(photos, tmp_path):
     assert "Traceback" not in out.stderr
     mask = Image.open(tmp_path / "o" / f"{photos[0].stem}.mask.png")
     assert mask.mode == "P" and set(np.unique(np.array(mask))) <= {0, 1, 2}
-    for mode, extra in [("overlay", []), ("cutout", []), ("background", ["--background", str(photos[2])]),
-                        ("background", ["--background", "10,20,30"])]:
-        res = petzoo_cli("predict", str(photos[0]), "--mode", mode, *extra, "--out", str(tmp_path / mode), "--quiet")
+    for i, (mode, extra) in enumerate([("overlay", []), ("cutout", []), ("background", ["--background", str(photos[2])]),
+                                       ("background", ["--background", "10,20,30"])]):
+        res = petzoo_cli("predict", str(photos[0]), "--mode", mode, *extra, "--out", str(tmp_path / f"{mode}{i}"),
+                         "--quiet")
         assert res.returncode == 0, res.stderr
-        assert (tmp_path / mode / f"{photos[0].stem}.{mode}.png").is_file()
+        assert (tmp_path / f"{mode}{i}" / f"{photos[0].stem}.{mode}.png").is_file()
 
 
 def test_predict_cli_on_a_folder_and_on_the_bundled_demo_photo(photos, tmp_path):

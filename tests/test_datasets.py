@@ -102,3 +102,16 @@ def test_real_splits_match_the_shared_copy(data_root):
     trainval = set(read_list(data_root / "annotations" / "trainval.txt"))
     assert not trainval & set(held_out.stems)
     assert not [s for s in trainval if s.rsplit("_", 1)[0] in HELD_OUT_BREEDS]
+
+
+def test_unlabeled_split_is_official_trainval_without_trimaps_or_held_out_breeds(data_root):
+    from petzoo.datasets import UnlabeledOxfordIIITPet, breed_of
+
+    unlabeled = UnlabeledOxfordIIITPet(data_root)
+    assert len(unlabeled) == 2684 and len(unlabeled.breeds()) == 27  # counted on the shared copy
+    stems = set(unlabeled.stems)
+    official_test = set(read_list(data_root / "annotations" / "official" / "test.txt"))
+    labeled = {s for split in ("trainval", "test", "other_breeds") for s in OxfordIIITPet(data_root, split).stems}
+    assert not stems & official_test and not stems & labeled
+    assert not {breed_of(s) for s in stems} & set(HELD_OUT_BREEDS)
+    assert unlabeled[0].dtype == torch.uint8 and unlabeled[0].shape[0] == 3
