@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import os
-import platform
 import sys
 import tempfile
 import time
@@ -39,7 +37,7 @@ import torch
 import petzoo
 from petzoo._io import atomic_write
 from petzoo.inference import prepare_for_inference, segment
-from petzoo.profile import format_table, forward_images_per_second
+from petzoo.profile import describe_device, format_table, forward_images_per_second
 
 SIZE = 128
 VARIANTS = ["eager", "cl", "fused", "frozen", "ort", "ort-int8", "bf16"]
@@ -215,7 +213,7 @@ def main() -> int:
     api_rows = [measure_api(name, args.api_repeats) for name in args.models]
     table = format_table(rows, ["model", "variant", "b1 ms", "b32 img/s", "x segnet_dsc", "argmax agree"])
     api_table = format_table(api_rows, ["model", "weight", "as built ms", "optimized ms", "speed-up", "masks agree"])
-    machine = f"{platform.machine()} CPU, {os.cpu_count()} cores, torch {torch.__version__}, {torch.get_num_threads()} threads"
+    machine = describe_device()
     print(f"\n{table}\n\n{api_table}\n\n{SIZE} px, {machine}")
     if args.markdown:
         doc = INFERENCE_DOC.format(table=table, api_table=api_table, machine=machine, size=SIZE)
