@@ -91,6 +91,14 @@ def get_model_weights(name: Union[str, Callable[..., nn.Module]]) -> Any:
         raise ValueError(f"model {name!r} has no weight enum") from None
 
 
+def model_of_weights(enum_cls: Any) -> str:
+    """The registered model name whose weight enum is ``enum_cls``."""
+    for name, registered in _WEIGHTS.items():
+        if registered is enum_cls:
+            return name
+    raise ValueError(f"{getattr(enum_cls, '__name__', enum_cls)!r} is not a registered weight enum")
+
+
 def weight_enums() -> List[Any]:
     """Every registered weight enum (for looking a weight up by its full name)."""
     return list(_WEIGHTS.values())

@@ -40,6 +40,22 @@ def resized_split(
     return images, masks
 
 
+def resized_images(dataset, size: Size, interpolation: str = "bilinear", progress: bool = True) -> torch.Tensor:
+    """uint8 images (N, 3, H, W) of an image-only dataset (e.g. the unlabeled split) at ``size``, cached like
+    :func:`resized_split`."""
+    h, w = as_hw(size)
+    key_src = f"{dataset.root.resolve()}|{dataset.split}|{h}x{w}|{interpolation}|{dataset.fingerprint()}"
+    key = hashlib.sha256(key_src.encode()).hexdigest()[:16]
+    path = cache_dir() / f"oxford_pet_{dataset.split}_{h}x{w}_{interpolation}_{key}.pt"
+    if path.is_file():
+        return torch.load(path, weights_only=True)["images"]
+    images = torch.empty(len(dataset), 3, h, w, dtype=torch.uint8)
+    for i in tqdm(range(len(dataset)), desc=f"caching {dataset.split} at {h}x{w}", disable=not progress):
+        images[i] = resize_image(dataset[i], (h, w), interpolation)
+    atomic_write(path, lambda tmp: torch.save({"images": images}, tmp))
+    return images
+
+
 def build_augmentation(name: str, seed: Optional[int] = None):
     """albumentations pipeline applied jointly to image and mask, or None for "none".
 

@@ -191,6 +191,14 @@ class UnlabeledOxfordIIITPet(torch.utils.data.Dataset):
     def breeds(self) -> List[str]:
         return sorted({breed_of(s) for s in self.stems})
 
+    def fingerprint(self) -> str:
+        """sha256 over the stems and every image's bytes."""
+        digest = hashlib.sha256(self.split.encode())
+        for stem in self.stems:
+            digest.update(stem.encode())
+            digest.update(self.image_path(stem).read_bytes())
+        return digest.hexdigest()
+
 
 def describe_splits(root: Union[str, Path, None] = None) -> str:
     """One line per split: its size (``python -m petzoo.datasets``)."""

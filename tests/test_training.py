@@ -154,3 +154,38 @@ def test_torchrun_two_ranks_stay_in_sync_and_match_one_process(synthetic_root, t
     assert losses[0] == pytest.approx(losses[1], rel=1e-4)
     config = json.loads((tmp_path / "ddp" / "config.json").read_text())
     assert config["world_size"] == 2 and config["command"].startswith("torchrun --nproc-per-node 2")
+
+
+def test_pseudo_labels_are_cached_per_teacher_and_data(synthetic_root, tmp_path):
+    from petzoo.data import resized_images
+    from petzoo.datasets import UnlabeledOxfordIIITPet
+    from petzoo.pseudo import IGNORE_INDEX, cached_soft_labels, hard_labels
+    from conftest import make_synthetic_pet
+
+    # official trainval = the labeled stems + 3 photos without trimaps (one of a held-out breed)
+    trimaps = synthetic_root / "annotations" / "trimaps"
+    official = synthetic_root / "annotations" / "official"
+    official.mkdir()
+    extra = make_synthetic_pet(tmp_path / "more", n_trainval=3, n_test=0, seed=5)
+    lines = []
+    for i, name in enumerate(["Persian_1", "pug_2", "Bengal_3"]):
+        (extra / "images" / f"Synthetic_{i}.jpg").rename(synthetic_root / "images" / f"{name}.jpg")
+        lines.append(f"{name} 1 1 1")
+    labeled = (synthetic_root / "annotations" / "trainval.txt").read_text()
+    (official / "trainval.txt").write_text(labeled + "\n".join(lines) + "\n")
+    data = UnlabeledOxfordIIITPet(synthetic_root)
+    assert data.stems == ["Persian_1", "pug_2"] and not any((trimaps / f"{s}.png").exists() for s in data.stems)
+    images = resized_images(data, 32, progress=False)
+    assert images.shape == (2, 3, 32, 32) and images.dtype == torch.uint8
+    torch.manual_seed(0)
+    teacher = ("t1", petzoo.unet(width=4, depth=2).eval(), SegmentationPresetEval(32))
+    probs, path = cached_soft_labels([teacher], images, data.fingerprint(), progress=False)
+    assert probs.shape == (2, 3, 32, 32) and probs.dtype == torch.uint8 and path.is_file()
+    assert ((probs.float().sum(1) - 255).abs() <= 2).all()  # probabilities x 255
+    again, same = cached_soft_labels([teacher], images, data.fingerprint(), progress=False)
+    assert same == path and torch.equal(again, probs)
+    _, other = cached_soft_labels([teacher], images, data.fingerprint(), tta=False, progress=False)
+    assert other != path  # the key covers the TTA setting (and teachers, size, data)
+    labels = hard_labels(probs, threshold=1.0)
+    assert (labels == IGNORE_INDEX).all()  # nothing is certain at threshold 1
+    assert (hard_labels(probs, threshold=0.0) != IGNORE_INDEX).all()

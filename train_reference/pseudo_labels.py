@@ -1,0 +1,80 @@
+"""Teacher soft labels of the unlabeled split, cached outside git (rebuild command).
+
+    python train_reference/pseudo_labels.py --teachers FCN_Weights.DEFAULT UNet_Weights.DEFAULT --size 128
+    python train_reference/pseudo_labels.py --teachers ... --threshold 0.9   # also report the ignored share
+
+Images: ``petzoo.datasets.UnlabeledOxfordIIITPet`` (official trainval without a trimap,
+held-out breeds excluded; never official test). Output:
+``$PETZOO_CACHE/pseudo/soft_<key>.pt`` with uint8 probabilities x 255, keyed by the
+teachers' weight sha256, the flip-TTA setting, the size and the images' fingerprint,
+written atomically. Prints the number of images and, for ``--threshold``, the share of
+pixels whose top teacher probability is below it (those get the ignore index).
+
+Validation rule: a teacher used in a validation comparison must not have seen the
+validation images; the published weights were trained on all of trainval, so for
+validation runs pass teachers trained on the train part (``--teachers-files``).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+import torch  # noqa: E402
+from safetensors.torch import load_file  # noqa: E402
+
+import petzoo  # noqa: E402
+from petzoo._weights import sha256_of, to_float32  # noqa: E402
+from petzoo.data import resized_images  # noqa: E402
+from petzoo.datasets import UnlabeledOxfordIIITPet  # noqa: E402
+from petzoo.pseudo import IGNORE_INDEX, cached_soft_labels, hard_labels, published_teachers  # noqa: E402
+from petzoo.transforms import SegmentationPresetEval  # noqa: E402
+
+
+def file_teacher(spec: str):
+    """MODEL:SIZE:PATH.safetensors[:JSON kwargs] -> a teacher (e.g. a run's best.safetensors)."""
+    parts = spec.split(":", 3)
+    if len(parts) < 3:
+        raise SystemExit(f"--teachers-files {spec!r}: expected MODEL:SIZE:PATH[:JSON kwargs]")
+    model_name, size, path = parts[0], int(parts[1]), Path(parts[2])
+    kwargs = json.loads(parts[3]) if len(parts) == 4 else {}
+    model = petzoo.get_model(model_name, **kwargs)
+    model.load_state_dict(to_float32(load_file(str(path))), strict=True)
+    return sha256_of(path), model.eval(), SegmentationPresetEval(size)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--teachers", nargs="*", default=[], help="published weights, e.g. UNet_Weights.DEFAULT")
+    p.add_argument("--teachers-files", nargs="*", default=[], help="MODEL:SIZE:PATH.safetensors[:JSON kwargs]")
+    p.add_argument("--data-path", default=None)
+    p.add_argument("--size", type=int, default=128, help="label size (images are cached at it too)")
+    p.add_argument("--no-tta", action="store_true", help="no horizontal-flip averaging")
+    p.add_argument("--threshold", type=float, default=None, help="report the share of pixels ignored at it")
+    p.add_argument("--limit", type=int, default=None, help="first N images only (smoke runs)")
+    p.add_argument("--threads", type=int, default=None)
+    args = p.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    teachers = published_teachers(args.teachers) + [file_teacher(s) for s in args.teachers_files]
+    if not teachers:
+        raise SystemExit("pseudo_labels: name at least one teacher (--teachers or --teachers-files)")
+    data = UnlabeledOxfordIIITPet(args.data_path)
+    if args.limit:
+        data.stems = data.stems[: args.limit]
+    print(f"unlabeled: {len(data)} images of {len(data.breeds())} breeds")
+    images = resized_images(data, args.size)
+    probs, path = cached_soft_labels(teachers, images, data.fingerprint(), tta=not args.no_tta)
+    print(f"soft labels {tuple(probs.shape)} from {len(teachers)} teacher(s), tta={not args.no_tta} -> {path}")
+    if args.threshold is not None:
+        ignored = (hard_labels(probs, args.threshold) == IGNORE_INDEX).float().mean().item()
+        print(f"threshold {args.threshold}: {ignored * 100:.2f} % of pixels ignored")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
