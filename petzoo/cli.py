@@ -182,7 +182,7 @@ def _predict(args: argparse.Namespace) -> int:
     failures = []
     for path, target in tqdm(list(zip(inputs, targets)), desc="predict", disable=args.quiet):
         try:
-            mask = S.segment(path, model=args.model, weights=args.weights, device=args.device)
+            mask = S.segment(path, model=args.model, weights=args.weights, device=args.device, backend=args.backend)
             if args.clean:
                 mask = S.clean_mask(mask)
             if args.mode == "mask":
@@ -320,6 +320,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--matting", action="store_true",
                    help="cutout/background: soft edges, an alpha matte estimated from the predicted trimap "
                         "(pymatting; solved at most at 640 px, then upsampled)")
+    p.add_argument("--backend", default="torch", choices=["torch", "onnxruntime", "auto"],
+                   help="torch (default); onnxruntime: the weight exported once to the cache, checked against "
+                        "PyTorch, reused; auto: onnxruntime where installed and measured faster for this weight")
     p.add_argument("--clean", action="store_true", help="drop small pet islands and fill small holes in the mask")
     p.add_argument("--overwrite", action="store_true",
                    help="replace existing outputs (without it, an existing output stops the run before any work)")

@@ -26,5 +26,6 @@ def export_onnx(model: nn.Module, size: Sequence[int], path: Union[str, Path], o
         opset_version=opset,
         dynamo=True,
         external_data=False,
+        verbose=False,
     )
     return atomic_write(path, program.save)

@@ -61,6 +61,119 @@ def _cached_model(model: str, weights: str, device: str, optimize: bool) -> Tupl
     return (prepare_for_inference(net) if optimize else net), member
 
 
+BACKENDS = ("torch", "onnxruntime", "auto")
+#: Argmax agreement an exported ONNX file must reach against eager PyTorch before it is cached.
+ONNX_MIN_AGREEMENT = 0.999
+
+
+def _check_images(size: Tuple[int, int]) -> torch.Tensor:
+    """uint8 photos (N, 3, H, W) at ``size`` for checking an export: scikit-image's bundled
+    photos where installed, else smooth synthetic images."""
+    from .transforms import resize_image
+
+    photos = []
+    try:
+        from skimage import data
+
+        photos = [getattr(data, n)() for n in ("chelsea", "astronaut", "coffee", "cat", "rocket")]
+    except Exception:  # scikit-image is an optional extra
+        yy, xx = np.mgrid[0:96, 0:128]
+        photos = [np.stack([(xx * k) % 256, (yy * 2) % 256, (xx + yy) % 256], -1).astype(np.uint8) for k in (1, 2, 3)]
+    return torch.stack([resize_image(torch.from_numpy(np.ascontiguousarray(p[..., :3])).permute(2, 0, 1), size)
+                        for p in photos])
+
+
+class OnnxRunner:
+    """An onnxruntime session that takes and returns torch tensors like the model."""
+
+    def __init__(self, path):
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.log_severity_level = 3
+        self.path = path
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.detach().cpu().float().contiguous()
+        return torch.from_numpy(self.session.run(None, {"image": x.numpy()})[0])
+
+
+def onnx_file(model: str, weights: str = "DEFAULT"):
+    """The weight's ONNX file in ``$PETZOO_CACHE/onnx/<sha256>.onnx``: exported once (atomically),
+    kept only if its argmax agrees with eager PyTorch on >= 99.9 % of pixels of real photos."""
+    import os
+
+    from ._io import cache_dir
+    from .export import export_onnx
+
+    net, member = _cached_model(model, str(weights), "cpu", False)
+    preset = member.transforms()
+    path = cache_dir() / "onnx" / f"{member.sha256}.onnx"
+    if path.is_file():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.check.onnx")
+    try:
+        import copy
+
+        export_onnx(copy.deepcopy(net), preset.size, tmp)
+        x = preset(_check_images(preset.size))
+        with torch.inference_mode():
+            expected = net(x).argmax(1)
+        agree = (OnnxRunner(tmp)(x).argmax(1) == expected).float().mean().item()
+        if agree < ONNX_MIN_AGREEMENT:
+            raise RuntimeError(f"{model} {member!r}: ONNX export agrees with PyTorch on only {agree:.4%} of pixels")
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
+@functools.lru_cache(maxsize=8)
+def _onnx_runner(model: str, weights: str) -> OnnxRunner:
+    return OnnxRunner(onnx_file(model, weights))
+
+
+@functools.lru_cache(maxsize=8)
+def choose_backend(model: str, weights: str = "DEFAULT") -> str:
+    """"onnxruntime" where it is installed and measured faster than the prepared PyTorch model for
+    this weight (batch 1 at its input size, median of 5), else "torch"; the measurement is cached."""
+    import json
+    import time
+
+    from ._io import cache_dir, write_json
+
+    try:
+        import onnxruntime  # noqa: F401
+        import onnxscript  # noqa: F401  (the ONNX exporter needs it)
+    except ImportError:
+        return "torch"
+    net, member = _cached_model(model, str(weights), "cpu", True)
+    record = cache_dir() / "onnx" / f"{member.sha256}.choice.json"
+    if record.is_file():
+        return json.loads(record.read_text())["backend"]
+    runner = _onnx_runner(model, str(weights))
+    x = member.transforms()(_check_images(member.transforms().size)[:1])
+
+    def median_ms(fn) -> float:
+        fn(x)
+        times = []
+        for _ in range(5):
+            start = time.perf_counter()
+            fn(x)
+            times.append(time.perf_counter() - start)
+        return sorted(times)[2] * 1000
+
+    with torch.inference_mode():
+        torch_ms = median_ms(lambda t: net(t.contiguous(memory_format=torch.channels_last)))
+    ort_ms = median_ms(runner)
+    backend = "onnxruntime" if ort_ms < torch_ms else "torch"
+    write_json(record, {"backend": backend, "torch_ms": torch_ms, "onnxruntime_ms": ort_ms})
+    return backend
+
+
 def _upsample_argmax(logits: torch.Tensor, size: Tuple[int, int]) -> np.ndarray:
     """Bilinear upsampling of (C, h, w) logits to ``size``, then argmax, in row tiles.
 
@@ -94,16 +207,31 @@ def segment(
     weights: str = "DEFAULT",
     device: Optional[str] = None,
     optimize: bool = True,
+    backend: str = "torch",
 ) -> Union[np.ndarray, List[np.ndarray]]:
     """Class-index mask(s) (0 pet, 1 background, 2 border) at each image's full upright size.
 
     ``image``: a path, PIL image, numpy array or tensor, or a list of them.
     ``optimize=False`` runs the model as built (no BatchNorm folding, no channels_last).
+    ``backend``: "torch"; "onnxruntime" (the weight exported once to ``$PETZOO_CACHE/onnx``,
+    checked against PyTorch, then reused; CPU); "auto": onnxruntime where installed and
+    measured faster for this weight, else torch.
     """
+    if backend not in BACKENDS:
+        raise ValueError(f"backend: expected one of {', '.join(BACKENDS)}, got {backend!r}")
     single = not isinstance(image, (list, tuple))
     images = [image] if single else list(image)
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     net, member = load_model(model, weights, device, optimize)
+    if backend == "auto":
+        backend = choose_backend(model, str(weights)) if device == "cpu" else "torch"
+    if backend == "onnxruntime":
+        if device != "cpu":
+            raise ValueError("backend='onnxruntime' runs on the CPU; use device='cpu' or backend='torch'")
+        try:
+            net, optimize = _onnx_runner(model, str(weights)), False
+        except ImportError as err:
+            raise ImportError(f"backend='onnxruntime' needs onnxruntime and onnxscript: pip install 'petzoo[export]' ({err})") from None
     preset = member.transforms()
     masks = []
     for item in images:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import json
 
 import numpy as np
 import pytest
@@ -43,3 +44,69 @@ def test_segment_optimized_agrees_with_plain_model():
     fast, plain = segment(photo), segment(photo, optimize=False)
     assert fast.shape == plain.shape == (150, 210)
     assert (fast == plain).mean() >= 0.999
+
+
+def _fresh_backend_caches():
+    import petzoo.inference as S
+
+    S._onnx_runner.cache_clear()
+    S.choose_backend.cache_clear()
+
+
+def test_onnxruntime_backend_exports_once_checks_and_agrees_with_torch(tmp_path, monkeypatch):
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnxscript")
+    from skimage import data
+
+    import petzoo.inference as S
+
+    monkeypatch.setenv("PETZOO_CACHE", str(tmp_path))
+    _fresh_backend_caches()
+    photo = data.astronaut()
+    ref = S.segment(photo, model="unet")
+    got = S.segment(photo, model="unet", backend="onnxruntime")
+    assert got.shape == ref.shape and (got == ref).mean() >= 0.999
+    [onnx] = list((tmp_path / "onnx").glob("*.onnx"))
+    assert onnx.stem == petzoo.UNet_Weights.DEFAULT.sha256 and not list((tmp_path / "onnx").glob(".*"))
+    stamp = onnx.stat().st_mtime_ns
+    _fresh_backend_caches()
+    S.segment(photo, model="unet", backend="onnxruntime")
+    assert onnx.stat().st_mtime_ns == stamp  # reused, not exported again
+    choice = S.choose_backend("unet")
+    record = json.loads((tmp_path / "onnx" / f"{onnx.stem}.choice.json").read_text())
+    assert choice == record["backend"] in ("torch", "onnxruntime") and record["torch_ms"] > 0
+    assert (S.segment(photo, model="unet", backend="auto") == ref).mean() >= 0.999
+    with pytest.raises(ValueError, match="backend: expected one of torch, onnxruntime, auto"):
+        S.segment(photo, model="unet", backend="tensorrt")
+    _fresh_backend_caches()
+
+
+def test_an_export_that_disagrees_with_torch_is_not_cached(tmp_path, monkeypatch):
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnxscript")
+    import petzoo.inference as S
+
+    monkeypatch.setenv("PETZOO_CACHE", str(tmp_path))
+    monkeypatch.setattr(S, "ONNX_MIN_AGREEMENT", 1.01)  # no export can pass
+    _fresh_backend_caches()
+    with pytest.raises(RuntimeError, match="ONNX export agrees with PyTorch on only"):
+        S.onnx_file("unet")
+    assert not [p for p in (tmp_path / "onnx").iterdir()]
+    _fresh_backend_caches()
+
+
+def test_predict_backend_flag(tmp_path, monkeypatch):
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnxscript")
+    from PIL import Image
+
+    from petzoo.cli import main
+
+    monkeypatch.setenv("PETZOO_CACHE", str(tmp_path / "cache"))
+    _fresh_backend_caches()
+    for backend in ("torch", "onnxruntime"):
+        assert main(["predict", "skimage:coffee", "--model", "unet", "--backend", backend, "--quiet",
+                     "--out", str(tmp_path / backend)]) == 0
+    a, b = (np.array(Image.open(tmp_path / k / "coffee.mask.png")) for k in ("torch", "onnxruntime"))
+    assert a.shape == b.shape and (a == b).mean() >= 0.999
+    _fresh_backend_caches()
