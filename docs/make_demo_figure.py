@@ -24,15 +24,21 @@ def main() -> None:
     tiles = [(photo, "input (scikit-image 'chelsea')")]
     for name in petzoo.list_models():
         tiles.append((np.array(S.overlay(photo, S.segment(photo, model=name))), f"{name} (DEFAULT)"))
-    h, w = photo.shape[:2]
-    canvas = Image.new("RGB", (w * 3, (h + 20) * 2), "white")
+    save_grid([(Image.fromarray(t), label) for t, label in tiles], 3, OUT)
+
+
+def save_grid(tiles, columns: int, out: Path) -> None:
+    """Labelled tiles (PIL images of one size) in a grid of ``columns``, saved to ``out``."""
+    w, h = tiles[0][0].size
+    rows = -(-len(tiles) // columns)
+    canvas = Image.new("RGB", (w * columns, (h + 20) * rows), "white")
     for i, (tile, label) in enumerate(tiles):
-        x, y = (i % 3) * w, (i // 3) * (h + 20)
-        canvas.paste(Image.fromarray(tile), (x, y + 20))
+        x, y = (i % columns) * w, (i // columns) * (h + 20)
+        canvas.paste(tile, (x, y + 20))
         ImageDraw.Draw(canvas).text((x + 4, y + 4), label, fill="black")
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    canvas.save(OUT, optimize=True)
-    print(f"wrote {OUT}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    canvas.save(out, optimize=True)
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":

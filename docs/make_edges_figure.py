@@ -10,7 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image
+from make_demo_figure import save_grid
 from skimage import data
 
 import petzoo
@@ -40,14 +41,7 @@ def main() -> None:
         (on_checkerboard(S.cutout(photo, cleaned, matting=True)), "cutout --clean --matting"),
     ]
     w, h = (CROP[2] - CROP[0]) * 2, (CROP[3] - CROP[1]) * 2
-    canvas = Image.new("RGB", (w * 2, (h + 20) * 2), "white")
-    for i, (tile, label) in enumerate(tiles):
-        x, y = (i % 2) * w, (i // 2) * (h + 20)
-        canvas.paste(tile.crop(CROP).resize((w, h), Image.NEAREST), (x, y + 20))
-        ImageDraw.Draw(canvas).text((x + 4, y + 4), label, fill="black")
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    canvas.save(OUT, optimize=True)
-    print(f"wrote {OUT}")
+    save_grid([(tile.crop(CROP).resize((w, h), Image.NEAREST), label) for tile, label in tiles], 2, OUT)
 
 
 if __name__ == "__main__":

@@ -273,11 +273,12 @@ def _as_rgb(image: ImageInput, mask: np.ndarray) -> Tuple[np.ndarray, np.ndarray
 
 
 def _composite(fg: np.ndarray, bg, alpha: np.ndarray) -> np.ndarray:
-    """alpha * fg + (1 - alpha) * bg in row tiles (uint8 out); ``alpha`` uint8 (H, W), ``bg`` array or callable(rows)."""
+    """alpha * fg + (1 - alpha) * bg in row tiles (uint8 out); ``alpha`` uint8 (H, W) or a float in [0, 1],
+    ``bg`` array or callable(rows)."""
     out = np.empty_like(fg)
     for top in range(0, fg.shape[0], _COMPOSITE_ROWS):
         rows = slice(top, top + _COMPOSITE_ROWS)
-        a = alpha[rows].astype(np.float32)[..., None] / 255
+        a = alpha if isinstance(alpha, float) else alpha[rows].astype(np.float32)[..., None] / 255
         b = bg(rows) if callable(bg) else bg
         out[rows] = (a * fg[rows] + (1 - a) * b).round().astype(np.uint8)
     return out
@@ -288,8 +289,7 @@ def overlay(image: ImageInput, mask: np.ndarray, alpha: float = 0.5) -> Image.Im
     if not (isinstance(alpha, (int, float)) and np.isfinite(alpha) and 0 <= alpha <= 1):
         raise ValueError(f"alpha: expected a number in [0, 1], got {alpha!r}")
     rgb, mask = _as_rgb(image, mask)
-    weight = np.full(mask.shape, round((1 - alpha) * 255), np.uint8)
-    return Image.fromarray(_composite(rgb, lambda rows: PALETTE[mask[rows]], weight))
+    return Image.fromarray(_composite(rgb, lambda rows: PALETTE[mask[rows]].astype(np.float32), 1.0 - float(alpha)))
 
 
 def alpha_matte(mask: np.ndarray) -> np.ndarray:
