@@ -19,7 +19,7 @@ from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from ._factory import get_model_and_weights
-from ._registry import BACKGROUND, BORDER, PET  # noqa: F401 (BACKGROUND re-exported for callers)
+from ._registry import BACKGROUND, BORDER, PET
 from .images import ImageInput, load_image, load_rgb
 
 #: Mask PNG palette: pet orange, background dark blue, border light grey.
