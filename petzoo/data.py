@@ -15,18 +15,20 @@ from .transforms import IMAGENET_MEAN, IMAGENET_STD, Size, as_hw, normalize, res
 AUGMENTATIONS = ("none", "basic", "rich")
 
 
+def _resized_cache_path(dataset, h: int, w: int, interpolation: str):
+    """Cache file of ``dataset`` at h x w: the key covers the data root, split, size,
+    interpolation and the data's content fingerprint, so changed files never serve a stale cache."""
+    key_src = f"{dataset.root.resolve()}|{dataset.split}|{h}x{w}|{interpolation}|{dataset.fingerprint()}"
+    key = hashlib.sha256(key_src.encode()).hexdigest()[:16]
+    return cache_dir() / f"oxford_pet_{dataset.split}_{h}x{w}_{interpolation}_{key}.pt"
+
+
 def resized_split(
     dataset: OxfordIIITPet, size: Size, interpolation: str = "bilinear", progress: bool = True
 ) -> Tuple[torch.Tensor, torch.Tensor]:
-    """(images uint8 (N,3,H,W), masks uint8 (N,H,W)) of a split at ``size``, cached on disk.
-
-    The cache key covers the data root, split, size, interpolation and the data's
-    content fingerprint, so changed files never serve a stale cache.
-    """
+    """(images uint8 (N,3,H,W), masks uint8 (N,H,W)) of a split at ``size``, cached on disk."""
     h, w = as_hw(size)
-    key_src = f"{dataset.root.resolve()}|{dataset.split}|{h}x{w}|{interpolation}|{dataset.fingerprint()}"
-    key = hashlib.sha256(key_src.encode()).hexdigest()[:16]
-    path = cache_dir() / f"oxford_pet_{dataset.split}_{h}x{w}_{interpolation}_{key}.pt"
+    path = _resized_cache_path(dataset, h, w, interpolation)
     if path.is_file():
         cached = torch.load(path, weights_only=True)
         return cached["images"], cached["masks"]
@@ -44,9 +46,7 @@ def resized_images(dataset, size: Size, interpolation: str = "bilinear", progres
     """uint8 images (N, 3, H, W) of an image-only dataset (e.g. the unlabeled split) at ``size``, cached like
     :func:`resized_split`."""
     h, w = as_hw(size)
-    key_src = f"{dataset.root.resolve()}|{dataset.split}|{h}x{w}|{interpolation}|{dataset.fingerprint()}"
-    key = hashlib.sha256(key_src.encode()).hexdigest()[:16]
-    path = cache_dir() / f"oxford_pet_{dataset.split}_{h}x{w}_{interpolation}_{key}.pt"
+    path = _resized_cache_path(dataset, h, w, interpolation)
     if path.is_file():
         return torch.load(path, weights_only=True)["images"]
     images = torch.empty(len(dataset), 3, h, w, dtype=torch.uint8)

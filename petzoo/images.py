@@ -79,14 +79,12 @@ def _array_to_rgb(arr: np.ndarray, source: str, strict: bool = True) -> np.ndarr
     return np.ascontiguousarray(arr[..., :3])
 
 
-def _upright_size(im: Image.Image) -> Tuple[int, int]:
-    """(H, W) of the image as shown, after its EXIF orientation."""
-    w, h = im.size
+def _orientation(im: Image.Image) -> int:
+    """The EXIF orientation (1 = as stored)."""
     try:
-        orientation = im.getexif().get(0x0112, 1)
+        return int(im.getexif().get(0x0112, 1))
     except Exception:  # a broken EXIF block: exif_transpose will ignore it too
-        orientation = 1
-    return (w, h) if orientation in _TRANSPOSED else (h, w)
+        return 1
 
 
 _ORIENT = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
@@ -94,7 +92,7 @@ _ORIENT = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4:
            8: Image.Transpose.ROTATE_90}  # as ImageOps.exif_transpose
 
 
-def _rgb16_png(im: Image.Image, path: Path, source: str) -> np.ndarray:
+def _rgb16_png(path: Path, source: str, orientation: int) -> np.ndarray:
     """A 16-bit RGB(A) PNG at full depth (Pillow keeps only the high byte of each sample)."""
     import cv2  # opencv-python-headless comes with albumentations
 
@@ -102,7 +100,7 @@ def _rgb16_png(im: Image.Image, path: Path, source: str) -> np.ndarray:
     if arr is None or arr.ndim != 3:
         raise ImageLoadError(f"{source}: not a readable 16-bit PNG")
     rgb = Image.fromarray(_array_to_rgb(arr[..., [2, 1, 0]], source, strict=False))  # BGR(A) -> RGB
-    method = _ORIENT.get(im.getexif().get(0x0112, 1))
+    method = _ORIENT.get(orientation)
     return np.array(rgb.transpose(method) if method is not None else rgb)
 
 
@@ -115,9 +113,11 @@ def _is_rgb16_png(im: Image.Image) -> bool:
 
 def _pil_to_rgb(im: Image.Image, source: str, max_side: int, path: Path = None) -> Tuple[np.ndarray, Tuple[int, int]]:
     rgb16 = path is not None and _is_rgb16_png(im)  # before getexif(), which loads a PNG
-    size = _upright_size(im)
+    orientation = _orientation(im)
+    w, h = im.size
+    size = (w, h) if orientation in _TRANSPOSED else (h, w)  # as shown, after the EXIF orientation
     if rgb16:
-        return _rgb16_png(im, path, source), size
+        return _rgb16_png(path, source, orientation), size
     if im.format == "JPEG" and max(im.size) > max_side:
         im.draft("RGB", (max_side, max_side))  # decode at 1/2, 1/4 or 1/8 scale: bounded memory
     im = ImageOps.exif_transpose(im)
@@ -128,16 +128,33 @@ def _pil_to_rgb(im: Image.Image, source: str, max_side: int, path: Path = None) 
     return np.array(im.convert("RGB")), size
 
 
-def _tensor_to_array(t: torch.Tensor) -> np.ndarray:
-    t = t.detach().cpu()
-    if t.is_floating_point() and t.dtype != torch.float32:
-        t = t.float()  # bfloat16 / float16 have no numpy dtype
-    if t.dim() == 2:
-        return t.numpy()
-    if t.dim() == 3 and t.shape[0] in (1, 3, 4):
-        return t.permute(1, 2, 0).numpy()
-    hint = " ((H, W, C) tensors: use .permute(2, 0, 1))" if t.dim() == 3 and t.shape[-1] in (1, 3, 4) else ""
-    raise ImageLoadError(f"tensor: expected (C, H, W) with C in 1, 3, 4, or (H, W), got {tuple(t.shape)}{hint}")
+def check_image_tensor(image: torch.Tensor) -> torch.Tensor:
+    """A (C, H, W) or (N, C, H, W) image tensor as 3-channel uint8 or float32 in [0, 1], or one
+    ImageLoadError line: the one check of tensor input (the preset and :func:`load_image` share it)."""
+    image = image.detach().cpu()
+    shape = tuple(image.shape)
+    if image.dim() not in (3, 4):
+        raise ImageLoadError(f"image tensor: expected (C, H, W) or (N, C, H, W), got shape {shape}")
+    channels = image.shape[-3]
+    if channels not in (1, 3, 4):
+        hint = " (it looks like (H, W, C): use .permute(2, 0, 1))" if image.shape[-1] in (1, 3, 4) else ""
+        raise ImageLoadError(f"image tensor: expected 1, 3 or 4 channels in dim -3, got shape {shape}{hint}")
+    if min(image.shape[-2:]) < 1:
+        raise ImageLoadError(f"image tensor: empty image of shape {shape}")
+    if image.dtype != torch.uint8:
+        if not image.is_floating_point():
+            raise ImageLoadError(f"image tensor: expected uint8 (0..255) or float in [0, 1], got {image.dtype}")
+        image = image.float()  # bfloat16 / float16 too
+        if not torch.isfinite(image).all():
+            raise ImageLoadError("image tensor: contains NaN or infinite values")
+        lo, hi = float(image.min()), float(image.max())
+        if lo < 0 or hi > 1:
+            raise ImageLoadError(f"image tensor: float values must lie in [0, 1], got {lo:.4g}..{hi:.4g}")
+    if channels == 1:
+        image = image.expand(*image.shape[:-3], 3, *image.shape[-2:])
+    elif channels == 4:
+        image = image[..., :3, :, :]  # alpha dropped, as for RGBA files
+    return image
 
 
 def load_image(image: ImageInput, max_side: int = 1 << 30) -> Tuple[np.ndarray, Tuple[int, int]]:
@@ -173,7 +190,16 @@ def load_image(image: ImageInput, max_side: int = 1 << 30) -> Tuple[np.ndarray, 
         except OSError as err:
             raise ImageLoadError(f"PIL image: not decodable ({err})") from None
     if isinstance(image, torch.Tensor):
-        rgb = _array_to_rgb(_tensor_to_array(image), "tensor")
+        t = image.detach().cpu()
+        t = t[None] if t.dim() == 2 else t  # (H, W): one channel
+        if t.dim() == 3 and t.shape[0] in (1, 3, 4) and t.dtype not in (torch.uint8, torch.bool) \
+                and not t.is_floating_point():  # 16-bit and other integer data: the array path's scaling
+            return load_image(t.permute(1, 2, 0).numpy())
+        t = check_image_tensor(t)
+        if t.dim() != 3:
+            raise ImageLoadError(f"image tensor: expected one image (C, H, W) or (H, W), got shape {tuple(t.shape)}")
+        t = t if t.dtype == torch.uint8 else (t * 255).round().to(torch.uint8)
+        rgb = np.ascontiguousarray(t.permute(1, 2, 0).numpy())
     elif isinstance(image, np.ndarray):
         rgb = _array_to_rgb(image, "array")
     else:

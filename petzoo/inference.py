@@ -305,11 +305,15 @@ def estimate_alpha(image: ImageInput, mask: np.ndarray, max_side: int = MATTING_
     The matte is solved at most at ``max_side`` px and upsampled, so its time is
     bounded on large photos; pet and background pixels keep their full-resolution values.
     """
+    return _soft_alpha(*_as_rgb(image, mask), max_side)
+
+
+def _soft_alpha(rgb: np.ndarray, mask: np.ndarray, max_side: int = MATTING_MAX_SIDE) -> np.ndarray:
+    """:func:`estimate_alpha` of a decoded photo and its checked mask."""
     try:
         import pymatting
     except ImportError:
         raise ImportError("matting needs pymatting: pip install 'petzoo[matting]'") from None
-    rgb, mask = image if isinstance(image, tuple) else _as_rgb(image, mask)
     hard = alpha_matte(mask)
     h, w = mask.shape
     scale = min(1.0, max_side / max(h, w))
@@ -330,7 +334,7 @@ def estimate_alpha(image: ImageInput, mask: np.ndarray, max_side: int = MATTING_
 def cutout(image: ImageInput, mask: np.ndarray, matting: bool = False) -> Image.Image:
     """RGBA cut-out of the pet: border half transparent, or soft edges with ``matting=True``."""
     rgb, mask = _as_rgb(image, mask)
-    alpha = estimate_alpha((rgb, mask), mask) if matting else alpha_matte(mask)
+    alpha = _soft_alpha(rgb, mask) if matting else alpha_matte(mask)
     return Image.fromarray(np.dstack([rgb, alpha]), mode="RGBA")
 
 
@@ -373,7 +377,7 @@ def replace_background(
     h, w = mask.shape
     if not isinstance(background, (tuple, list)):
         bg = np.asarray(Image.fromarray(load_rgb(background)).resize((w, h), Image.BILINEAR))
-    alpha = estimate_alpha((rgb, mask), mask) if matting else alpha_matte(mask)
+    alpha = _soft_alpha(rgb, mask) if matting else alpha_matte(mask)
     return Image.fromarray(_composite(rgb, (lambda rows: bg[rows]) if bg.ndim == 3 else bg, alpha))
 
 

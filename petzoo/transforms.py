@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .images import load_rgb
+from .images import check_image_tensor, load_rgb
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -61,33 +61,6 @@ def resize_mask(mask: torch.Tensor, size: Size) -> torch.Tensor:
     return out.to(mask.dtype).reshape(*lead, *hw)
 
 
-def _tensor_image(image: torch.Tensor) -> torch.Tensor:
-    """A (C, H, W) or (N, C, H, W) tensor as uint8 or float in [0, 1], 3 channels; one-line errors."""
-    shape = tuple(image.shape)
-    if image.dim() not in (3, 4):
-        raise ValueError(f"image tensor: expected (C, H, W) or (N, C, H, W), got shape {shape}")
-    channels = image.shape[-3]
-    if channels not in (1, 3, 4):
-        hint = " (it looks like (H, W, C): use .permute(2, 0, 1))" if image.shape[-1] in (1, 3, 4) else ""
-        raise ValueError(f"image tensor: expected 1, 3 or 4 channels in dim -3, got shape {shape}{hint}")
-    if min(image.shape[-2:]) < 1:
-        raise ValueError(f"image tensor: empty image of shape {shape}")
-    if image.dtype != torch.uint8:
-        if not image.is_floating_point():
-            raise ValueError(f"image tensor: expected uint8 (0..255) or float in [0, 1], got {image.dtype}")
-        image = image.float()
-        if not torch.isfinite(image).all():
-            raise ValueError("image tensor: contains NaN or infinite values")
-        lo, hi = float(image.min()), float(image.max())
-        if lo < 0 or hi > 1:
-            raise ValueError(f"image tensor: float values must lie in [0, 1], got {lo:.4g}..{hi:.4g}")
-    if channels == 1:
-        image = image.expand(*image.shape[:-3], 3, *image.shape[-2:])
-    elif channels == 4:
-        image = image[..., :3, :, :]  # alpha dropped, as for RGBA files
-    return image
-
-
 class SegmentationPresetEval(nn.Module):
     """Inference preprocessing of a petzoo weight: the one path used by ``weights.transforms()``,
     :func:`petzoo.segment`, evaluation and export.
@@ -116,7 +89,7 @@ class SegmentationPresetEval(nn.Module):
 
     def forward(self, image) -> torch.Tensor:
         if isinstance(image, torch.Tensor):
-            x = _tensor_image(image.detach().cpu())
+            x = check_image_tensor(image)
         else:
             x = torch.from_numpy(load_rgb(image)).permute(2, 0, 1)
         return normalize(resize_image(x, self.size, self.interpolation), self.mean, self.std)
