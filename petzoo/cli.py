@@ -189,10 +189,15 @@ def _predict(args: argparse.Namespace) -> int:
                 result = S.mask_image(mask)
             elif args.mode == "overlay":
                 result = S.overlay(path, mask)
-            elif args.mode == "cutout":
-                result = S.cutout(path, mask, matting=args.matting)
             else:
-                result = S.replace_background(path, mask, background, matting=args.matting)
+                import warnings
+
+                with warnings.catch_warnings(record=True) as caught:  # matting's fallback: one line per photo
+                    warnings.simplefilter("always", RuntimeWarning)
+                    result = (S.cutout(path, mask, matting=args.matting) if args.mode == "cutout"
+                              else S.replace_background(path, mask, background, matting=args.matting))
+                for w in caught:
+                    print(f"petzoo predict: warning: {path}: {w.message}", file=sys.stderr)
             atomic_write(target, lambda tmp: result.save(tmp, format="PNG"))
         except (ImageLoadError, ValueError, OSError) as err:
             failures.append(f"{path}: {err}" if str(path) not in str(err) else str(err))

@@ -9,6 +9,7 @@ in one line.
 from __future__ import annotations
 
 import functools
+import warnings
 from typing import List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -198,6 +199,8 @@ DEFAULT_MODEL = "segnet_dsc"
 _COMPOSITE_ROWS = 1024
 #: Matting runs at most at this side (then the matte is upsampled): bounded time on large photos.
 MATTING_MAX_SIDE = 640
+#: Conjugate-gradient iterations of the matting solve at most (time stays bounded).
+MATTING_MAX_ITER = 2000
 
 
 @torch.inference_mode()
@@ -323,7 +326,18 @@ def _soft_alpha(rgb: np.ndarray, mask: np.ndarray, max_side: int = MATTING_MAX_S
     if not (mask == BORDER).any() or not (known_fg and known_bg):
         return np.where(mask == PET, 255, 0).astype(np.uint8)  # nothing to matte: hard edges
     small = np.asarray(Image.fromarray(rgb).resize(size, Image.BILINEAR), np.float64) / 255
-    matte = np.clip(pymatting.estimate_alpha_cf(small, tri), 0, 1).astype(np.float32)
+    try:
+        with np.errstate(all="ignore"):
+            matte = pymatting.estimate_alpha_cf(small, tri, cg_kwargs={"maxiter": MATTING_MAX_ITER})
+    except ValueError as err:  # the solver did not converge (e.g. a flat, degenerate border band)
+        matte = None
+        reason = str(err)
+    else:
+        reason = "the matte is not finite"
+    if matte is None or not np.isfinite(matte).all():
+        warnings.warn(f"matting: {reason}; this image keeps the hard trimap edges", RuntimeWarning, stacklevel=3)
+        return hard
+    matte = np.clip(matte, 0, 1).astype(np.float32)
     soft = np.asarray(Image.fromarray(matte, mode="F").resize((w, h), Image.BILINEAR))
     out = hard.copy()
     band = mask == BORDER

@@ -345,3 +345,19 @@ def test_clean_drops_islands_and_fills_holes():
     cleaned = S.clean_mask(mask)
     assert (cleaned[20:80, 20:80] == 0).all() and (cleaned[5:7, 90:92] == 1).all()
     assert (cleaned[:20] == 1).all()  # background around stays background
+
+
+def test_matting_that_does_not_converge_keeps_hard_edges_with_a_warning(monkeypatch):
+    pymatting = pytest.importorskip("pymatting")
+    from skimage import data
+
+    def no_convergence(*args, **kwargs):
+        assert kwargs["cg_kwargs"]["maxiter"] == S.MATTING_MAX_ITER  # bounded time
+        raise ValueError("Conjugate gradient descent did not converge within 2000 iterations")
+
+    monkeypatch.setattr(pymatting, "estimate_alpha_cf", no_convergence)
+    photo = data.chelsea()
+    mask = petzoo.segment(photo)
+    with pytest.warns(RuntimeWarning, match="matting: Conjugate gradient .* keeps the hard trimap edges"):
+        soft = petzoo.cutout(photo, mask, matting=True)
+    assert np.array_equal(np.array(soft), np.array(petzoo.cutout(photo, mask)))
