@@ -62,7 +62,7 @@ def trained(tmp_path, monkeypatch):
 
 def test_list_models_include_exclude():
     assert petzoo.list_models(include="segnet*") == ["segnet", "segnet_dsc"]
-    assert petzoo.list_models(exclude=["segnet*", "vit*"]) == ["fcn", "unet"]
+    assert petzoo.list_models(exclude=["segnet*", "vit*", "mobile*"]) == ["fcn", "unet"]
     assert petzoo.list_models(include=["u*", "f*"]) == ["fcn", "unet"]
 
 
