@@ -6,13 +6,14 @@ from typing import Optional, Sequence, Tuple
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from ._io import atomic_write, cache_dir
 from .datasets import OxfordIIITPet
 from .transforms import IMAGENET_MEAN, IMAGENET_STD, Size, as_hw, normalize, resize_image, resize_mask
 
-AUGMENTATIONS = ("none", "basic", "rich")
+AUGMENTATIONS = ("none", "basic", "rich", "strong")
 
 
 def _resized_cache_path(dataset, h: int, w: int, interpolation: str):
@@ -60,7 +61,9 @@ def build_augmentation(name: str, seed: Optional[int] = None):
     """albumentations pipeline applied jointly to image and mask, or None for "none".
 
     "basic" is the seed recipe (horizontal flip, contrast jitter 0.3); "rich" adds the
-    seed U-Net's rotation, channel drop and coarse dropout.
+    seed U-Net's rotation, channel drop and coarse dropout; "strong" is the
+    self-training recipe's photometric perturbation (ST++ / FixMatch's strong view):
+    flip, colour jitter, grayscale and Gaussian blur.
     """
     if name not in AUGMENTATIONS:
         raise ValueError(f"--aug must be one of {AUGMENTATIONS}, got {name!r}")
@@ -68,6 +71,13 @@ def build_augmentation(name: str, seed: Optional[int] = None):
         return None
     import albumentations as A
 
+    if name == "strong":
+        return A.Compose([
+            A.HorizontalFlip(p=0.5),
+            A.ColorJitter(brightness=0.4, contrast=0.4, saturation=0.4, hue=0.1, p=0.8),
+            A.ToGray(p=0.2),
+            A.GaussianBlur(blur_limit=(3, 7), sigma_limit=(0.1, 2.0), p=0.5),
+        ], seed=seed)
     ops = [A.HorizontalFlip(p=0.5), A.ColorJitter(brightness=0, contrast=0.3, saturation=0, hue=0, p=1.0)]
     if name == "rich":
         ops += [
@@ -102,3 +112,75 @@ class TensorSegmentationSet(torch.utils.data.Dataset):
             image = torch.from_numpy(np.ascontiguousarray(out["image"])).permute(2, 0, 1)
             mask = torch.from_numpy(np.ascontiguousarray(out["mask"]))
         return normalize(image, self.mean, self.std), mask.long()
+
+
+def one_hot_targets(masks: torch.Tensor, num_classes: int, ignore_index: int = 255) -> torch.Tensor:
+    """uint8 masks (N, H, W) -> uint8 targets x 255 (N, C, H, W); ``ignore_index`` pixels get all zeros."""
+    valid = masks != ignore_index
+    onehot = F.one_hot(torch.where(valid, masks, 0).long(), num_classes).permute(0, 3, 1, 2)
+    return (onehot * valid.unsqueeze(1) * 255).to(torch.uint8)
+
+
+class SoftTargetSet(torch.utils.data.Dataset):
+    """Items (normalised float image (3,S,S), float target (C,S,S)) for semi-supervised training.
+
+    ``images`` uint8 (N,3,H,W) and ``targets`` uint8 (N,C,H,W) are probabilities x 255: one-hot labels,
+    a teacher's soft prediction, or all zeros where a pixel is ignored. Each item is a random
+    resized crop to ``size`` covering 1/zoom^2 to all of the image's area (``zoom`` = 1: the
+    whole image, resized), so close-ups up to ``zoom`` x are seen; ``augment`` then perturbs
+    the image (and flips both). ``threshold``: targets become the one-hot argmax where its
+    probability reaches it and are ignored elsewhere (hard pseudo-labels); None keeps them soft.
+    """
+
+    def __init__(self, images: torch.Tensor, targets: torch.Tensor, size: Size, zoom: float = 1.0,
+                 augment=None, threshold: Optional[float] = None,
+                 mean: Sequence[float] = IMAGENET_MEAN, std: Sequence[float] = IMAGENET_STD):
+        if images.shape[0] != targets.shape[0] or images.shape[-2:] != targets.shape[-2:]:
+            raise ValueError(f"images {tuple(images.shape)} and targets {tuple(targets.shape)} do not match")
+        if zoom < 1:
+            raise ValueError(f"zoom must be >= 1, got {zoom}")
+        import albumentations as A
+
+        h, w = as_hw(size)
+        self.images, self.targets, self.augment, self.threshold = images, targets, augment, threshold
+        self.mean, self.std = mean, std
+        self.crop = A.RandomResizedCrop(size=(h, w), scale=(1 / zoom**2, 1.0), ratio=(3 / 4, 4 / 3), p=1.0) \
+            if zoom > 1 else A.Resize(h, w)
+
+    def set_random_seed(self, seed: int) -> None:
+        self.crop.set_random_seed(seed)
+        if self.augment is not None:
+            self.augment.set_random_seed(seed + 1)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: int):
+        out = self.crop(image=self.images[index].permute(1, 2, 0).numpy(), mask=self.targets[index].permute(1, 2, 0).numpy())
+        if self.augment is not None:
+            out = self.augment(image=out["image"], mask=out["mask"])
+        image = torch.from_numpy(np.ascontiguousarray(out["image"])).permute(2, 0, 1)
+        target = torch.from_numpy(np.ascontiguousarray(out["mask"])).permute(2, 0, 1).float() / 255
+        if self.threshold is not None:
+            conf, arg = target.max(0)
+            target = F.one_hot(arg, target.shape[0]).permute(2, 0, 1).float() * (conf >= self.threshold)
+        return normalize(image, self.mean, self.std), target
+
+
+def cutmix(images: torch.Tensor, targets: torch.Tensor, p: float, generator: Optional[torch.Generator] = None):
+    """CutMix between the images of a batch: with probability ``p`` each image gets a random box
+    (up to half its side) of another image of the batch pasted in, its target the same box."""
+    n, _, h, w = images.shape
+    if n < 2 or p <= 0:
+        return images, targets
+    images, targets = images.clone(), targets.clone()
+    partner = torch.randperm(n, generator=generator)
+    for i in range(n):
+        if torch.rand((), generator=generator) >= p or partner[i] == i:
+            continue
+        bh, bw = (int(torch.randint(s // 8, s // 2 + 1, (), generator=generator)) for s in (h, w))
+        y, x = int(torch.randint(0, h - bh + 1, (), generator=generator)), int(torch.randint(0, w - bw + 1, (), generator=generator))
+        j = int(partner[i])
+        images[i, :, y:y + bh, x:x + bw] = images[j, :, y:y + bh, x:x + bw]
+        targets[i, :, y:y + bh, x:x + bw] = targets[j, :, y:y + bh, x:x + bw]
+    return images, targets

@@ -74,6 +74,26 @@ class WeightedSum(nn.Module):
         return sum(self.weights[k] * loss(logits, target) for k, loss in self.losses.items())
 
 
+class SoftTargetCrossEntropy(nn.Module):
+    """Cross-entropy against per-pixel target distributions (N, C, H, W).
+
+    One loss for every kind of target semi-supervised training mixes: a label is a
+    one-hot vector, a thresholded pseudo-label is one-hot or all-zero (ignored), a
+    teacher's soft prediction is its probabilities (distillation). Pixels whose
+    target sums to zero carry no loss; the mean is over the other pixels.
+    """
+
+    def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        if target.shape != logits.shape or not target.is_floating_point():
+            raise ValueError(
+                f"SoftTargetCrossEntropy: expected float targets of the logits' shape {tuple(logits.shape)}, "
+                f"got {target.dtype} {tuple(target.shape)}"
+            )
+        per_pixel = -(target * F.log_softmax(logits.float(), dim=1)).sum(1)
+        valid = target.sum(1) > 0
+        return per_pixel.sum() / valid.sum().clamp(min=1)
+
+
 def _cross_entropy(weight: Optional[torch.Tensor]) -> nn.Module:
     return nn.CrossEntropyLoss(weight=weight)
 

@@ -38,6 +38,24 @@ def published_teachers(names: Sequence[str]) -> List[Teacher]:
     return teachers
 
 
+def file_teacher(spec: str) -> Teacher:
+    """A teacher from ``MODEL:SIZE:PATH.safetensors[:JSON builder kwargs]`` (e.g. a run's best.safetensors)."""
+    from safetensors.torch import load_file
+
+    from ._factory import get_model
+    from ._weights import sha256_of, to_float32
+
+    parts = spec.split(":", 3)
+    if len(parts) < 3 or not parts[1].isdigit():
+        raise ValueError(f"teacher file {spec!r}: expected MODEL:SIZE:PATH[:JSON kwargs]")
+    path = Path(parts[2])
+    if not path.is_file():
+        raise ValueError(f"teacher file {spec!r}: {path} does not exist")
+    model = get_model(parts[0], **(json.loads(parts[3]) if len(parts) == 4 else {}))
+    model.load_state_dict(to_float32(load_file(str(path))), strict=True)
+    return sha256_of(path), model.eval(), SegmentationPresetEval(int(parts[1]))
+
+
 @torch.inference_mode()
 def soft_labels(teachers: Sequence[Teacher], images: torch.Tensor, tta: bool = True, batch_size: int = 32,
                 progress: bool = True) -> torch.Tensor:

@@ -156,14 +156,10 @@ def test_torchrun_two_ranks_stay_in_sync_and_match_one_process(synthetic_root, t
     assert config["world_size"] == 2 and config["command"].startswith("torchrun --nproc-per-node 2")
 
 
-def test_pseudo_labels_are_cached_per_teacher_and_data(synthetic_root, tmp_path):
-    from petzoo.data import resized_images
-    from petzoo.datasets import UnlabeledOxfordIIITPet
-    from petzoo.pseudo import IGNORE_INDEX, cached_soft_labels, hard_labels
+def add_unlabeled(synthetic_root, tmp_path):
+    """Official trainval = the labeled stems + 3 photos without trimaps (one of a held-out breed)."""
     from conftest import make_synthetic_pet
 
-    # official trainval = the labeled stems + 3 photos without trimaps (one of a held-out breed)
-    trimaps = synthetic_root / "annotations" / "trimaps"
     official = synthetic_root / "annotations" / "official"
     official.mkdir()
     extra = make_synthetic_pet(tmp_path / "more", n_trainval=3, n_test=0, seed=5)
@@ -173,6 +169,15 @@ def test_pseudo_labels_are_cached_per_teacher_and_data(synthetic_root, tmp_path)
         lines.append(f"{name} 1 1 1")
     labeled = (synthetic_root / "annotations" / "trainval.txt").read_text()
     (official / "trainval.txt").write_text(labeled + "\n".join(lines) + "\n")
+
+
+def test_pseudo_labels_are_cached_per_teacher_and_data(synthetic_root, tmp_path):
+    from petzoo.data import resized_images
+    from petzoo.datasets import UnlabeledOxfordIIITPet
+    from petzoo.pseudo import IGNORE_INDEX, cached_soft_labels, hard_labels
+
+    add_unlabeled(synthetic_root, tmp_path)
+    trimaps = synthetic_root / "annotations" / "trimaps"
     data = UnlabeledOxfordIIITPet(synthetic_root)
     assert data.stems == ["Persian_1", "pug_2"] and not any((trimaps / f"{s}.png").exists() for s in data.stems)
     images = resized_images(data, 32, progress=False)
@@ -189,3 +194,69 @@ def test_pseudo_labels_are_cached_per_teacher_and_data(synthetic_root, tmp_path)
     labels = hard_labels(probs, threshold=1.0)
     assert (labels == IGNORE_INDEX).all()  # nothing is certain at threshold 1
     assert (hard_labels(probs, threshold=0.0) != IGNORE_INDEX).all()
+
+
+def test_soft_target_loss_is_cross_entropy_on_labels_and_ignores_empty_targets():
+    from petzoo.data import one_hot_targets
+    from petzoo.losses import SoftTargetCrossEntropy
+
+    torch.manual_seed(0)
+    logits = torch.randn(2, 3, 8, 8)
+    masks = torch.randint(0, 3, (2, 8, 8), dtype=torch.uint8)
+    target = one_hot_targets(masks, 3).float() / 255
+    loss = SoftTargetCrossEntropy()
+    assert loss(logits, target).item() == pytest.approx(torch.nn.functional.cross_entropy(logits, masks.long()).item(), rel=1e-5)
+    masks[0, :4] = 255  # ignored pixels: all-zero targets, left out of the mean
+    ignored = one_hot_targets(masks, 3).float() / 255
+    expected = torch.nn.functional.cross_entropy(logits, masks.long(), ignore_index=255)
+    assert loss(logits, ignored).item() == pytest.approx(expected.item(), rel=1e-5)
+    with pytest.raises(ValueError, match="float targets"):
+        loss(logits, masks.long())
+
+
+def test_cutmix_pastes_the_same_box_into_image_and_target():
+    from petzoo.data import cutmix
+
+    images = torch.arange(4, dtype=torch.float32).view(4, 1, 1, 1).expand(4, 3, 16, 16)
+    targets = torch.arange(4, dtype=torch.float32).view(4, 1, 1, 1).expand(4, 3, 16, 16)
+    mixed, mixed_t = cutmix(images, targets, 1.0, torch.Generator().manual_seed(1))
+    assert torch.equal(mixed, mixed_t)  # the same boxes moved in both
+    assert (mixed != images).any() and torch.equal(images[:, :, 0, 0], torch.arange(4.0).view(4, 1).expand(4, 3))
+    assert torch.equal(cutmix(images, targets, 0.0)[0], images)
+
+
+def test_semi_supervised_run_trains_on_labeled_plus_teacher_labeled_images(synthetic_root, tmp_path):
+    from safetensors.torch import save_file
+
+    add_unlabeled(synthetic_root, tmp_path)
+    torch.manual_seed(0)
+    teacher = tmp_path / "teacher.safetensors"
+    save_file(petzoo.unet(width=4, depth=2).state_dict(), str(teacher))
+    spec = f'unet:32:{teacher}:{{"width": 4, "depth": 2}}'
+    out = tmp_path / "semi"
+    base = tiny_args(synthetic_root, out)
+    base[base.index("--aug") + 1] = "strong"
+    run_train(base + ["--teachers-files", spec, "--distill", "--pseudo-size", "48", "--zoom", "2", "--cutmix", "0.5"])
+    config = json.loads((out / "config.json").read_text())
+    semi = config["semi_supervised"]
+    assert semi["unlabeled_images"] == 2 and semi["labeled_images"] == config["train_size"]
+    assert semi["teacher_names"] == [spec] and semi["tta"] is True
+    rows = [json.loads(r) for r in (out / "metrics.jsonl").read_text().splitlines()]
+    assert len(rows) == 2 and all(r["loss"] > 0 for r in rows)
+    # hard pseudo-labels record the threshold and the share of pixels it ignores
+    run_train(base[:-2] + ["--output-dir", str(tmp_path / "hard"), "--teachers-files", spec, "--pseudo-threshold", "0.5",
+                           "--pseudo-size", "48"])
+    hard = json.loads((tmp_path / "hard" / "config.json").read_text())["semi_supervised"]
+    assert hard["threshold"] == 0.5 and 0 <= hard["ignored_share"] <= 1
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--teachers", "UNet_Weights.DEFAULT", "--distill", "--val-split", "0.2"], "saw the validation images"),
+    (["--teachers", "UNet_Weights.DEFAULT", "--distill", "--pseudo-threshold", "0.9"], "choose one of"),
+    (["--teachers", "UNet_Weights.DEFAULT"], "choose one of"),
+    (["--zoom", "2"], "need --teachers"),
+    (["--teachers-files", "unet:32:/no/such.safetensors", "--distill"], "does not exist"),
+])
+def test_semi_supervised_flags_are_checked(synthetic_root, tmp_path, extra, message):
+    with pytest.raises(SystemExit, match=message):
+        run_train(tiny_args(synthetic_root, tmp_path / "x") + extra)

@@ -17,7 +17,6 @@ validation runs pass teachers trained on the train part (``--teachers-files``).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -25,26 +24,10 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 import torch  # noqa: E402
-from safetensors.torch import load_file  # noqa: E402
 
-import petzoo  # noqa: E402
-from petzoo._weights import sha256_of, to_float32  # noqa: E402
 from petzoo.data import resized_images  # noqa: E402
 from petzoo.datasets import UnlabeledOxfordIIITPet  # noqa: E402
-from petzoo.pseudo import IGNORE_INDEX, cached_soft_labels, hard_labels, published_teachers  # noqa: E402
-from petzoo.transforms import SegmentationPresetEval  # noqa: E402
-
-
-def file_teacher(spec: str):
-    """MODEL:SIZE:PATH.safetensors[:JSON kwargs] -> a teacher (e.g. a run's best.safetensors)."""
-    parts = spec.split(":", 3)
-    if len(parts) < 3:
-        raise SystemExit(f"--teachers-files {spec!r}: expected MODEL:SIZE:PATH[:JSON kwargs]")
-    model_name, size, path = parts[0], int(parts[1]), Path(parts[2])
-    kwargs = json.loads(parts[3]) if len(parts) == 4 else {}
-    model = petzoo.get_model(model_name, **kwargs)
-    model.load_state_dict(to_float32(load_file(str(path))), strict=True)
-    return sha256_of(path), model.eval(), SegmentationPresetEval(size)
+from petzoo.pseudo import IGNORE_INDEX, cached_soft_labels, file_teacher, hard_labels, published_teachers  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -60,7 +43,10 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    teachers = published_teachers(args.teachers) + [file_teacher(s) for s in args.teachers_files]
+    try:
+        teachers = published_teachers(args.teachers) + [file_teacher(s) for s in args.teachers_files]
+    except ValueError as err:
+        raise SystemExit(f"pseudo_labels: {err}") from None
     if not teachers:
         raise SystemExit("pseudo_labels: name at least one teacher (--teachers or --teachers-files)")
     data = UnlabeledOxfordIIITPet(args.data_path)

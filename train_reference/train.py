@@ -3,6 +3,14 @@
 Single process:  python train_reference/train.py --model segnet_dsc --epochs 20 --output-dir runs/x
 Several (DDP):   torchrun --nproc-per-node 2 train_reference/train.py ...   (gloo on CPU, nccl on GPU)
 Evaluate only:   python train_reference/train.py --model segnet_dsc --test-only --weights runs/x/best.safetensors
+Semi-supervised: python train_reference/train.py --model mobile_fpn --teachers UNet_Weights.DEFAULT ... --distill \
+                     --zoom 3 --aug strong --cutmix 0.5 ...
+  Offline self-training (ST++-style): the teachers' flip-averaged predictions on the
+  unlabeled split (petzoo.datasets.UnlabeledOxfordIIITPet: official trainval photos
+  without a trimap, held-out breeds excluded, never official test) are cached once
+  (train_reference/pseudo_labels.py makes the same cache) and the student trains on
+  labeled + unlabeled images: --pseudo-threshold T for hard pseudo-labels (pixels
+  below T ignored), --distill for the teachers' soft predictions.
 """
 from __future__ import annotations
 
@@ -25,12 +33,12 @@ from safetensors.torch import load_file, save_file
 
 import petzoo
 from petzoo._io import atomic_write, write_json
-from petzoo.data import AUGMENTATIONS, TensorSegmentationSet, build_augmentation, resized_split
+from petzoo.data import AUGMENTATIONS, SoftTargetSet, TensorSegmentationSet, build_augmentation, cutmix, resized_split
 from petzoo.datasets import OxfordIIITPet
 from petzoo.engine import evaluate_splits, oxford_splits, evaluate_tensors, train_one_epoch
 from petzoo.hub import to_float32
 from petzoo.profile import describe_device
-from petzoo.losses import build_loss
+from petzoo.losses import SoftTargetCrossEntropy, build_loss
 from petzoo.transforms import IMAGENET_MEAN, IMAGENET_STD, INTERPOLATIONS, SegmentationPresetEval
 
 REPO = Path(__file__).resolve().parent.parent
@@ -61,6 +69,19 @@ def get_args_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--interpolation", default="bilinear", choices=INTERPOLATIONS, help="image resize")
     p.add_argument("--aug", default="basic", choices=AUGMENTATIONS)
+    semi = p.add_argument_group("semi-supervised (offline self-training on the unlabeled split)")
+    semi.add_argument("--teachers", nargs="*", default=[], help="published weights, e.g. UNet_Weights.DEFAULT")
+    semi.add_argument("--teachers-files", nargs="*", default=[], help="MODEL:SIZE:PATH.safetensors[:JSON kwargs]")
+    semi.add_argument("--pseudo-threshold", type=float, default=None,
+                      help="hard pseudo-labels: argmax where the teachers' probability >= T, ignored elsewhere")
+    semi.add_argument("--distill", action="store_true", help="soft targets: the teachers' probabilities")
+    semi.add_argument("--pseudo-size", type=int, default=192,
+                      help="size at which images and teacher predictions are cached (crops are taken from it)")
+    semi.add_argument("--unlabeled-limit", type=int, default=None, help="first N unlabeled images (smoke runs)")
+    semi.add_argument("--no-tta", action="store_true", help="teachers without horizontal-flip averaging")
+    semi.add_argument("--zoom", type=float, default=1.0,
+                      help="random resized crops zooming in up to this factor (close-ups); 1 = whole image")
+    semi.add_argument("--cutmix", type=float, default=0.0, help="probability of CutMix per image")
     p.add_argument("--channels-last", action="store_true")
     p.add_argument("--amp", action="store_true", help="bfloat16 autocast")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -192,6 +213,37 @@ def evaluate(args, model, size, device, progress, datasets: dict) -> dict:
                            report=lambda line: print(line, flush=True))
 
 
+def semi_supervised_data(args, full, train_idx, progress: bool):
+    """(images uint8, targets uint8 probabilities x 255, info) of the labeled train images (one-hot) and the
+    unlabeled split (the teachers' cached soft predictions), at --pseudo-size."""
+    from petzoo.data import one_hot_targets, resized_images
+    from petzoo.datasets import UnlabeledOxfordIIITPet
+    from petzoo.pseudo import IGNORE_INDEX, cached_soft_labels, file_teacher, hard_labels, published_teachers
+
+    try:
+        teachers = published_teachers(args.teachers) + [file_teacher(s) for s in args.teachers_files]
+    except (ValueError, KeyError, AttributeError) as err:
+        raise SystemExit(f"--teachers: {err}") from None
+    unlabeled = UnlabeledOxfordIIITPet(args.data_path)
+    if args.unlabeled_limit:
+        unlabeled.stems = unlabeled.stems[: args.unlabeled_limit]
+    u_images = resized_images(unlabeled, args.pseudo_size, progress=progress)
+    probs, path = cached_soft_labels(teachers, u_images, unlabeled.fingerprint(), tta=not args.no_tta,
+                                     progress=progress)
+    l_images, l_masks = resized_split(full, args.pseudo_size, args.interpolation, progress=progress)
+    images = torch.cat([l_images[train_idx], u_images])
+    targets = torch.cat([one_hot_targets(l_masks[train_idx], probs.shape[1]), probs])
+    info = {
+        "teachers": [t[0] for t in teachers], "teacher_names": args.teachers + args.teachers_files,
+        "tta": not args.no_tta, "unlabeled_images": len(unlabeled), "unlabeled_fingerprint": unlabeled.fingerprint(),
+        "soft_labels": path.name, "labeled_images": len(train_idx),
+    }
+    if args.pseudo_threshold is not None:
+        info["threshold"] = args.pseudo_threshold
+        info["ignored_share"] = round((hard_labels(probs, args.pseudo_threshold) == IGNORE_INDEX).float().mean().item(), 4)
+    return images, targets, info
+
+
 def load_weights(model, spec: str, flag: str) -> None:
     """Load ``spec`` (a .safetensors file or 'Enum.NAME') into ``model``; ``flag`` names the argument."""
     if Path(spec).is_file():
@@ -230,6 +282,18 @@ def main(args, argv: list[str] | None = None) -> dict:
             write_json(out / "eval.json", {"weights": args.weights, "image_size": final_size, "results": results})
         return results
 
+    semi = bool(args.teachers or args.teachers_files)
+    if semi and (args.pseudo_threshold is None) == (not args.distill):
+        raise SystemExit("--teachers: choose one of --pseudo-threshold T (hard pseudo-labels) or --distill (soft)")
+    if not semi and (args.pseudo_threshold is not None or args.distill or args.zoom != 1 or args.cutmix):
+        raise SystemExit("--pseudo-threshold/--distill/--zoom/--cutmix need --teachers or --teachers-files")
+    if semi and args.teachers and args.val_split:
+        raise SystemExit(
+            "--val-split with --teachers: published weights were trained on all of trainval, so they saw the "
+            "validation images; pass teachers trained on the train part with --teachers-files"
+        )
+    if semi and args.loss != "ce":
+        raise SystemExit("--teachers: the loss is the soft-target cross-entropy; leave --loss at ce")
     if args.finetune_from:
         load_weights(model, args.finetune_from, "--finetune-from")
     if args.sync_bn and device.type != "cuda":
@@ -243,9 +307,15 @@ def main(args, argv: list[str] | None = None) -> dict:
     full = OxfordIIITPet(args.data_path, args.train_split)
     train_idx, val_idx = split_indices(len(full), args.val_split, args.seed)
     class_weights = [float(v) for v in args.class_weights.split(",")] if args.class_weights else None
-    criterion = build_loss(args.loss, class_weights).to(device)
+    semi_info = None
+    if semi:
+        semi_images, semi_targets, semi_info = semi_supervised_data(args, full, train_idx, progress)
+        criterion = SoftTargetCrossEntropy()
+    else:
+        criterion = build_loss(args.loss, class_weights).to(device)
     optimizer = build_optimizer(args, model.parameters())
-    iters = [math.ceil(len(train_idx) / world / args.batch_size) * e for _, e in schedule]
+    n_train = len(semi_images) if semi else len(train_idx)
+    iters = [math.ceil(n_train / world / args.batch_size) * e for _, e in schedule]
     scheduler = build_scheduler(args, optimizer, sum(iters), iters[0] // max(schedule[0][1], 1))
 
     out = Path(args.output_dir) if args.output_dir else None
@@ -272,6 +342,7 @@ def main(args, argv: list[str] | None = None) -> dict:
             ),
             "torch": torch.__version__,
             "threads": torch.get_num_threads(),
+            "semi_supervised": semi_info,
         }
         write_json(out / "config.json", config)
 
@@ -287,20 +358,29 @@ def main(args, argv: list[str] | None = None) -> dict:
         if size != loaded_size:  # a new phase of a progressive schedule
             images, masks = resized_split(full, size, args.interpolation, progress=progress)
             augment = build_augmentation(args.aug)
-            train_set = TensorSegmentationSet(images[train_idx], masks[train_idx], augment)
+            if semi:
+                train_set = SoftTargetSet(semi_images, semi_targets, size, args.zoom, augment, args.pseudo_threshold)
+            else:
+                train_set = TensorSegmentationSet(images[train_idx], masks[train_idx], augment)
             val_set = TensorSegmentationSet(images[val_idx], masks[val_idx]) if val_idx else None
             sampler = torch.utils.data.DistributedSampler(
                 train_set, world, rank, shuffle=True, seed=args.seed, drop_last=True
             )
+            collate = None
+            if args.cutmix:
+                def collate(batch, p=args.cutmix):
+                    return cutmix(*torch.utils.data.default_collate(batch), p)
             loader = torch.utils.data.DataLoader(
                 train_set, batch_size=args.batch_size, sampler=sampler, num_workers=args.workers, drop_last=True,
-                pin_memory=device.type == "cuda",
+                pin_memory=device.type == "cuda", collate_fn=collate,
             )
             loaded_size = size
         t0 = time.time()
         epoch_seed = args.seed * 1000 + epoch + rank * 7919
         seed_everything(epoch_seed)
-        if augment is not None:
+        if semi:
+            train_set.set_random_seed(epoch_seed)
+        elif augment is not None:
             augment.set_random_seed(epoch_seed)
         sampler.set_epoch(epoch)
         stats = train_one_epoch(
