@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import warnings
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -203,7 +203,90 @@ MATTING_MAX_SIDE = 640
 MATTING_MAX_ITER = 2000
 
 
-@torch.inference_mode()
+def _resolve(model: str, weights: str, device: Optional[str], optimize: bool, backend: str):
+    """(callable network, weights member, device, whether inputs go channels_last)."""
+    if backend not in BACKENDS:
+        raise ValueError(f"backend: expected one of {', '.join(BACKENDS)}, got {backend!r}")
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    net, member = load_model(model, weights, device, optimize)
+    if backend == "auto":
+        backend = choose_backend(model, str(weights)) if device == "cpu" else "torch"
+    if backend == "onnxruntime":
+        if device != "cpu":
+            raise ValueError("backend='onnxruntime' runs on the CPU; use device='cpu' or backend='torch'")
+        try:
+            net, optimize = _onnx_runner(model, str(weights)), False
+        except ImportError as err:
+            raise ImportError(f"backend='onnxruntime' needs onnxruntime and onnxscript: pip install 'petzoo[export]' ({err})") from None
+    return net, member, device, optimize
+
+
+def iter_segment(
+    images: Iterable[ImageInput],
+    model: str = DEFAULT_MODEL,
+    weights: str = "DEFAULT",
+    device: Optional[str] = None,
+    optimize: bool = True,
+    backend: str = "torch",
+    batch_size: int = 8,
+    workers: int = 2,
+) -> Iterator[Tuple[int, Union[np.ndarray, Exception]]]:
+    """(index, mask) for each image in input order, or (index, error) for one that cannot be read.
+
+    Built for folders of photos: ``workers`` threads decode and resize the next
+    images while the model runs (PIL's decoders release the GIL), and up to
+    ``batch_size`` inputs, all at the weight's input size after ``transforms()``,
+    go through the model in one forward pass.
+    """
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .images import ImageLoadError
+
+    if batch_size < 1 or workers < 1:
+        raise ValueError(f"batch_size and workers must be >= 1, got {batch_size}, {workers}")
+    net, member, device, optimize = _resolve(model, weights, device, optimize, backend)
+    preset = member.transforms()
+    max_side = max(preset.size) * 8  # the model needs no more
+
+    def prepare(item):
+        rgb, size = load_image(item, max_side=max_side)
+        return preset(torch.from_numpy(rgb).permute(2, 0, 1)), size
+
+    items = iter(enumerate(images))
+    with ThreadPoolExecutor(workers, thread_name_prefix="petzoo-decode") as pool:
+        pending: deque = deque()
+
+        def fill():  # keep two batches decoding ahead of the forward pass
+            while len(pending) < 2 * batch_size:
+                try:
+                    index, item = next(items)
+                except StopIteration:
+                    return
+                pending.append((index, pool.submit(prepare, item)))
+
+        fill()
+        while pending:
+            chunk = [pending.popleft() for _ in range(min(batch_size, len(pending)))]
+            fill()
+            ready, results = [], {}
+            for index, future in chunk:
+                try:
+                    ready.append((index, *future.result()))
+                except (ImageLoadError, ValueError) as err:
+                    results[index] = err
+            if ready:
+                x = torch.stack([r[1] for r in ready]).to(device)
+                if optimize:
+                    x = x.contiguous(memory_format=torch.channels_last)
+                with torch.inference_mode():
+                    logits = net(x).float().cpu()
+                    for (index, _, size), one in zip(ready, logits):
+                        results[index] = _upsample_argmax(one.contiguous(), size)
+            for index, _ in chunk:
+                yield index, results[index]
+
+
 def segment(
     image: Union[ImageInput, Sequence[ImageInput]],
     model: str = DEFAULT_MODEL,
@@ -218,32 +301,16 @@ def segment(
     ``optimize=False`` runs the model as built (no BatchNorm folding, no channels_last).
     ``backend``: "torch"; "onnxruntime" (the weight exported once to ``$PETZOO_CACHE/onnx``,
     checked against PyTorch, then reused; CPU); "auto": onnxruntime where installed and
-    measured faster for this weight, else torch.
+    measured faster for this weight, else torch. A list is decoded in parallel and
+    batched (:func:`iter_segment`); the first unreadable image raises.
     """
-    if backend not in BACKENDS:
-        raise ValueError(f"backend: expected one of {', '.join(BACKENDS)}, got {backend!r}")
     single = not isinstance(image, (list, tuple))
-    images = [image] if single else list(image)
-    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    net, member = load_model(model, weights, device, optimize)
-    if backend == "auto":
-        backend = choose_backend(model, str(weights)) if device == "cpu" else "torch"
-    if backend == "onnxruntime":
-        if device != "cpu":
-            raise ValueError("backend='onnxruntime' runs on the CPU; use device='cpu' or backend='torch'")
-        try:
-            net, optimize = _onnx_runner(model, str(weights)), False
-        except ImportError as err:
-            raise ImportError(f"backend='onnxruntime' needs onnxruntime and onnxscript: pip install 'petzoo[export]' ({err})") from None
-    preset = member.transforms()
     masks = []
-    for item in images:
-        rgb, size = load_image(item, max_side=max(preset.size) * 8)  # the model needs no more
-        x = preset(torch.from_numpy(rgb).permute(2, 0, 1))[None].to(device)
-        if optimize:
-            x = x.contiguous(memory_format=torch.channels_last)
-        logits = net(x)[0].float().cpu().contiguous()
-        masks.append(_upsample_argmax(logits, size))
+    for _, mask in iter_segment([image] if single else list(image), model, weights, device, optimize, backend,
+                                batch_size=1 if single else 8, workers=1 if single else 2):
+        if isinstance(mask, Exception):
+            raise mask
+        masks.append(mask)
     return masks[0] if single else masks
 
 
