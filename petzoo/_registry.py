@@ -26,6 +26,10 @@ __all__ = [
     "get_model_weights",
 ]
 
+#: The model ``petzoo.segment()`` and the CLI use unless told otherwise: the best accuracy among the
+#: models at real-time CPU speed, as ``benchmarks/default_model.py`` measures (docs/default-model.md).
+DEFAULT_MODEL = "segnet_dsc"
+
 #: Class index -> name. Trimap value v maps to class v - 1.
 CATEGORIES = ["pet", "background", "border"]
 PET, BACKGROUND, BORDER = (CATEGORIES.index(c) for c in ("pet", "background", "border"))

@@ -180,27 +180,64 @@ def _predict(args: argparse.Namespace) -> int:
         raise UsageError(str(err)) from None
     _check_writable(out_dir)
     failures = []
-    for path, target in tqdm(list(zip(inputs, targets)), desc="predict", disable=args.quiet):
-        try:
-            mask = S.segment(path, model=args.model, weights=args.weights, device=args.device, backend=args.backend)
-            if args.clean:
-                mask = S.clean_mask(mask)
-            if args.mode == "mask":
-                result = S.mask_image(mask)
-            elif args.mode == "overlay":
-                result = S.overlay(path, mask)
-            else:
-                import warnings
 
-                with warnings.catch_warnings(record=True) as caught:  # matting's fallback: one line per photo
-                    warnings.simplefilter("always", RuntimeWarning)
-                    result = (S.cutout(path, mask, matting=args.matting) if args.mode == "cutout"
-                              else S.replace_background(path, mask, background, matting=args.matting))
-                for w in caught:
-                    print(f"petzoo predict: warning: {path}: {w.message}", file=sys.stderr)
-            atomic_write(target, lambda tmp: result.save(tmp, format="PNG"))
-        except (ImageLoadError, ValueError, OSError) as err:
-            failures.append(f"{path}: {err}" if str(path) not in str(err) else str(err))
+    def finish(path: Path, target: Path, mask) -> None:
+        """Post-process one photo's mask and write its output (in a worker thread unless matting)."""
+        if args.clean:
+            mask = S.clean_mask(mask)
+        if args.mode == "mask":
+            result = S.mask_image(mask)
+        elif args.mode == "overlay":
+            result = S.overlay(path, mask)
+        elif not args.matting:
+            result = S.cutout(path, mask) if args.mode == "cutout" else S.replace_background(path, mask, background)
+        else:
+            import warnings
+
+            with warnings.catch_warnings(record=True) as caught:  # matting's fallback: one line per photo
+                warnings.simplefilter("always", RuntimeWarning)
+                result = (S.cutout(path, mask, matting=True) if args.mode == "cutout"
+                          else S.replace_background(path, mask, background, matting=True))
+            for w in caught:
+                print(f"petzoo predict: warning: {path}: {w.message}", file=sys.stderr)
+        atomic_write(target, lambda tmp: result.save(tmp, format="PNG"))
+
+    def failed(path: Path, err: Exception) -> None:
+        failures.append(f"{path}: {err}" if str(path) not in str(err) else str(err))
+
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    # Masks come in input order from iter_segment (decoding and batching run ahead of the model);
+    # composing and PNG encoding run in worker threads meanwhile. Matting stays on this thread
+    # (its warnings are caught per photo, which is not thread-safe).
+    masks = S.iter_segment(inputs, model=args.model, weights=args.weights, device=args.device,
+                           backend=args.backend, batch_size=args.batch_size, workers=args.workers)
+    writing: deque = deque()
+    with ThreadPoolExecutor(args.workers, thread_name_prefix="petzoo-write") as pool:
+        for index, mask in tqdm(masks, total=len(inputs), desc="predict", disable=args.quiet):
+            path, target = inputs[index], targets[index]
+            if isinstance(mask, Exception):
+                failed(path, mask)
+                continue
+            if args.matting:
+                try:
+                    finish(path, target, mask)
+                except (ImageLoadError, ValueError, OSError) as err:
+                    failed(path, err)
+                continue
+            writing.append((path, pool.submit(finish, path, target, mask)))
+            while len(writing) > 2 * args.workers or (writing and writing[0][1].done()):
+                done_path, future = writing.popleft()
+                try:
+                    future.result()
+                except (ImageLoadError, ValueError, OSError) as err:
+                    failed(done_path, err)
+        for done_path, future in writing:
+            try:
+                future.result()
+            except (ImageLoadError, ValueError, OSError) as err:
+                failed(done_path, err)
     if failures:
         print(f"petzoo predict: {len(failures)} of {len(inputs)} inputs failed:", file=sys.stderr)
         for line in failures:
@@ -305,7 +342,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     def model_args(p, weights_default="DEFAULT"):
-        p.add_argument("--model", default="segnet_dsc", type=str.lower, help="zoo model (default segnet_dsc)")
+        from ._registry import DEFAULT_MODEL
+
+        p.add_argument("--model", default=DEFAULT_MODEL, type=str.lower, help=f"zoo model (default {DEFAULT_MODEL})")
         p.add_argument("--weights", default=weights_default, help="weight name, e.g. DEFAULT or OXFORD_PET_V1")
         p.add_argument("--device", default="cpu")
 
@@ -329,6 +368,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="torch (default); onnxruntime: the weight exported once to the cache, checked against "
                         "PyTorch, reused; auto: onnxruntime where installed and measured faster for this weight")
     p.add_argument("--clean", action="store_true", help="drop small pet islands and fill small holes in the mask")
+    p.add_argument("--batch-size", type=POSITIVE_INT, default=8,
+                   help="photos per forward pass (default 8; all are resized to the weight's input size)")
+    p.add_argument("--workers", type=POSITIVE_INT, default=2,
+                   help="threads decoding photos ahead of the model and writing outputs behind it (default 2)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace existing outputs (without it, an existing output stops the run before any work)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -20,7 +20,7 @@ from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from ._factory import get_model_and_weights
-from ._registry import BACKGROUND, BORDER, PET
+from ._registry import BACKGROUND, BORDER, DEFAULT_MODEL, PET
 from .images import ImageInput, load_image, load_rgb
 
 #: Mask PNG palette: pet orange, background dark blue, border light grey.
@@ -195,7 +195,6 @@ def _upsample_argmax(logits: torch.Tensor, size: Tuple[int, int]) -> np.ndarray:
     return out
 
 
-DEFAULT_MODEL = "segnet_dsc"
 _COMPOSITE_ROWS = 1024
 #: Matting runs at most at this side (then the matte is upsampled): bounded time on large photos.
 MATTING_MAX_SIDE = 640

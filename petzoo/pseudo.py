@@ -28,13 +28,21 @@ Teacher = Tuple[str, torch.nn.Module, SegmentationPresetEval]
 IGNORE_INDEX = 255
 
 
+def _fast(model: torch.nn.Module) -> torch.nn.Module:
+    """Eval mode, BatchNorm folded, channels_last (``petzoo.inference.prepare_for_inference``): about 2x
+    faster on a CPU, with the same predictions up to float rounding."""
+    from .inference import prepare_for_inference
+
+    return prepare_for_inference(model.eval())
+
+
 def published_teachers(names: Sequence[str]) -> List[Teacher]:
     """Teachers from full weight names, e.g. ["UNet_Weights.DEFAULT", "FCN_Weights.OXFORD_PET_V1"]."""
     teachers = []
     for name in names:
         member = get_weight(name)
         model, member = get_model_and_weights(model_of_weights(type(member)), member)
-        teachers.append((member.sha256, model.eval(), member.transforms()))
+        teachers.append((member.sha256, _fast(model), member.transforms()))
     return teachers
 
 
@@ -53,7 +61,7 @@ def file_teacher(spec: str) -> Teacher:
         raise ValueError(f"teacher file {spec!r}: {path} does not exist")
     model = get_model(parts[0], **(json.loads(parts[3]) if len(parts) == 4 else {}))
     model.load_state_dict(to_float32(load_file(str(path))), strict=True)
-    return sha256_of(path), model.eval(), SegmentationPresetEval(int(parts[1]))
+    return sha256_of(path), _fast(model), SegmentationPresetEval(int(parts[1]))
 
 
 @torch.inference_mode()
@@ -67,7 +75,7 @@ def soft_labels(teachers: Sequence[Teacher], images: torch.Tensor, tta: bool = T
     for _, model, preset in teachers:
         parts = []
         for start in tqdm(range(0, len(images), batch_size), desc="teacher", disable=not progress, leave=False):
-            x = preset(images[start:start + batch_size])
+            x = preset(images[start:start + batch_size]).contiguous(memory_format=torch.channels_last)
             probs = model(x).float().softmax(1)
             if tta:
                 probs = (probs + model(x.flip(-1)).float().softmax(1).flip(-1)) / 2

@@ -36,6 +36,22 @@ def test_segment_batch_matches_single_calls(photos):
     assert all(np.array_equal(m, S.segment(p)) for m, p in zip(masks, photos))
 
 
+def test_iter_segment_keeps_input_order_and_reports_a_bad_photo_in_a_batch(photos, tmp_path):
+    from petzoo.images import ImageLoadError
+
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes(b"\xff\xd8 not really")
+    items = [photos[0], bad, photos[1], photos[2], photos[0]]
+    out = list(S.iter_segment(items, batch_size=2, workers=3))
+    assert [i for i, _ in out] == list(range(len(items)))
+    assert isinstance(out[1][1], ImageLoadError) and "broken.jpg" in str(out[1][1])
+    for (_, mask), item in zip(out, items):
+        if item != bad:
+            assert np.array_equal(mask, S.segment(item))
+    with pytest.raises(ValueError, match="batch_size and workers"):
+        next(S.iter_segment(items, batch_size=0))
+
+
 def test_helpers_produce_the_documented_outputs(photos):
     mask = S.segment(photos[0])
     cut = np.array(S.cutout(photos[0], mask))
@@ -73,9 +89,18 @@ def test_predict_cli_on_a_folder_and_on_the_bundled_demo_photo(photos, tmp_path)
     assert out.returncode == 0, out.stderr
     assert len(list((tmp_path / "o").glob("*.mask.png"))) == len(photos) + 1
     assert Image.open(tmp_path / "o" / "chelsea.mask.png").size == (451, 300)
+    # batched and threaded, the outputs are the same files' masks
+    out = petzoo_cli("predict", str(folder), "--out", str(tmp_path / "b"), "--quiet", "--batch-size", "2",
+                     "--workers", "3", "--mode", "cutout")
+    assert out.returncode == 0, out.stderr
+    for p in photos:
+        alpha = np.array(Image.open(tmp_path / "b" / f"{p.stem}.cutout.png"))[..., 3]
+        assert np.array_equal(alpha, np.array(S.cutout(p, S.segment(p)))[..., 3])
 
 
 @pytest.mark.parametrize("args, message", [
+    (["predict", "x.jpg", "--batch-size", "0"], "--batch-size"),
+    (["predict", "x.jpg", "--workers", "-1"], "--workers"),
     (["predict", "x.jpg", "--mode", "background"], "--mode background needs --background"),
     (["predict", "x.jpg", "--mode", "background", "--background", "notacolour"], "colour 'notacolour'"),
     (["predict", "x.jpg", "--weights", "V9"], "unknown weights 'V9'"),

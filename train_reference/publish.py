@@ -46,9 +46,30 @@ def evaluate(model, state, size, interpolation, data_path, device, splits):
     return evaluate_splits(model.to(device), oxford_splits(data_path, splits), prep, device, progress=False, report=None)
 
 
-def describe(model_name: str, finetuned_from, size: int) -> str:
+def semi_supervised_meta(cfg: dict) -> dict:
+    """What a semi-supervised run learnt from (method, teachers, unlabeled images, threshold), from its config."""
+    semi, targs = cfg.get("semi_supervised"), cfg["args"]
+    if not semi:
+        return {}
+    method = ("distillation from the teachers' soft predictions" if targs.get("distill")
+              else f"self-training on hard pseudo-labels (threshold {targs['pseudo_threshold']})")
+    return {"semi_supervised": {
+        "method": f"offline {method} on labeled + unlabeled photos",
+        "teachers": semi["teacher_names"], "teacher_sha256": semi["teachers"], "teacher_flip_tta": semi["tta"],
+        "labeled_images": semi["labeled_images"], "unlabeled_images": semi["unlabeled_images"],
+        "unlabeled_split": "official trainval photos without a trimap, held-out breeds excluded (never official test)",
+        "unlabeled_fingerprint": semi["unlabeled_fingerprint"],
+        **({"threshold": semi["threshold"], "ignored_share": semi["ignored_share"]} if "threshold" in semi else {}),
+        "augmentation": {"aug": targs["aug"], "zoom": targs["zoom"], "cutmix": targs["cutmix"]},
+    }}
+
+
+def describe(model_name: str, finetuned_from, size: int, semi: dict = None) -> str:
     """The weight's one-line ``_docs``."""
     data = "the 500 labeled trainval images of the shared Oxford-IIIT Pet copy"
+    if semi:
+        return (f"{model_name} trained from scratch on {data} plus {semi['unlabeled_images']} unlabeled photos, "
+                f"{semi['method'].split(' on ')[0]} of {len(semi['teachers'])} petzoo weight(s).")
     if finetuned_from:
         return f"{model_name}: {finetuned_from} fine-tuned at {size} px on {data} (its recipe is in that weight's meta)."
     return f"{model_name} trained from scratch on {data}."
@@ -77,6 +98,14 @@ def model_card(entry: dict) -> str:
         }],
     }
     header = json.dumps(yaml, indent=1)  # JSON is valid YAML
+    semi = m.get("semi_supervised")
+    learnt = (
+        f"\nSemi-supervised: {semi['method']}: {semi['labeled_images']} labeled and {semi['unlabeled_images']} "
+        f"unlabeled photos ({semi['unlabeled_split']}); teachers: {', '.join(semi['teachers'])}"
+        f"{' with horizontal-flip averaging' if semi['teacher_flip_tta'] else ''}"
+        + (f"; pixels below {semi['threshold']} ignored ({semi['ignored_share'] * 100:.1f} %)" if 'threshold' in semi else "")
+        + ".\n" if semi else ""
+    )
     start = (
         f"\nIt starts from `{m['finetuned_from']}`: train that weight first (its model card gives the command).\n"
         if m.get("finetuned_from") else ""
@@ -106,7 +135,7 @@ Segmenting a single cat or dog in a photo (cut-outs, background replacement).
 Trained on only 500 labeled images of 5 breeds (Abyssinian, american_bulldog,
 american_pit_bull_terrier, basset_hound, beagle) at {m['image_size']} px; expect
 lower quality on other breeds, other animals, several pets, or unusual framing.
-
+{learnt}
 ## Reproduce
 Training ({m['train_minutes']:.1f} min on {m['train_hardware']}):
 
@@ -144,6 +173,7 @@ def main(argv=None) -> int:
     kwargs = model.builder_kwargs  # the full configuration the builder used (e.g. a ViT config expanded)
     state = load_file(str(args.run_dir / "best.safetensors"))
 
+    semi = semi_supervised_meta(cfg)
     fp32 = evaluate(model, state, size, interpolation, args.data_path, device, ["test"])
     half = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
     fp16 = evaluate(model, half, size, interpolation, args.data_path, device, SPLITS)
@@ -180,7 +210,8 @@ def main(argv=None) -> int:
         dataset_fingerprint=cfg["dataset_fingerprint"],
         git_commit=cfg["git_commit"],
         license="CC-BY-SA-4.0",
-        _docs=describe(model_name, targs.get("finetune_from"), size),
+        _docs=describe(model_name, targs.get("finetune_from"), size, semi.get("semi_supervised")),
+        **semi,
         **({"finetuned_from": targs["finetune_from"]} if targs.get("finetune_from") else {}),
     )
     entry = {

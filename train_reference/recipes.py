@@ -29,7 +29,7 @@ HERE = Path(__file__).resolve().parent
 #: Recipes are data: a base dict per kind of model, a variant dict merged over it, and
 #: :func:`render` turning the result into train.py's argv once (value True = a bare flag).
 #: Values are strings where their spelling is part of the recorded command.
-Recipe = Dict[str, Union[str, bool]]
+Recipe = Dict[str, Union[str, bool, List[str]]]
 
 BASES: Dict[str, Recipe] = {
     "cnn": {"opt": "adamw", "lr": "2e-3", "weight-decay": "1e-4", "lr-scheduler": "cosine", "warmup-epochs": "2",
@@ -57,6 +57,21 @@ FINETUNE: Recipe = {
     "batch-size": "16", "aug": "rich", "loss": "ce", "channels-last": True, "epochs": "10",
 }
 
+#: The teacher of offline self-training: the softmax average, with flip TTA, of the five families'
+#: weights published before it (named, not DEFAULT, so that the recipe stays the same when DEFAULT
+#: moves). Their predictions on the 2,684 unlabeled photos are cached by
+#:   python train_reference/pseudo_labels.py --teachers <these> --size 192 --threshold 0.9
+ENSEMBLE_V1 = ["FCN_Weights.OXFORD_PET_V1", "SegNet_Weights.OXFORD_PET_V1", "SegNetDSC_Weights.OXFORD_PET_V3",
+               "UNet_Weights.OXFORD_PET_V1", "ViTSeg_Weights.OXFORD_PET_V1"]
+#: Distillation on labeled + unlabeled images (train.py --teachers ... --distill): one-hot labels on
+#: the labeled photos, the teacher's soft predictions on the unlabeled ones, strong photometric
+#: augmentation, CutMix, and random resized crops zooming in up to 2x (close-ups).
+DISTILL: Recipe = {
+    "opt": "adamw", "lr": "2e-3", "weight-decay": "1e-4", "lr-scheduler": "cosine", "warmup-epochs": "1",
+    "batch-size": "32", "aug": "strong", "image-size": "128", "epochs": "45",
+    "teachers": ENSEMBLE_V1, "distill": True, "pseudo-size": "192", "zoom": "2", "cutmix": "0.5",
+}
+
 
 def merged(*parts: Recipe) -> Recipe:
     out: Recipe = {}
@@ -66,11 +81,14 @@ def merged(*parts: Recipe) -> Recipe:
 
 
 def render(recipe: Recipe) -> List[str]:
-    """train.py argv of a recipe: ``--key value`` in the dict's order, ``--key`` for True, nothing for False."""
+    """train.py argv of a recipe: ``--key value`` in the dict's order, ``--key`` for True, nothing for
+    False, ``--key v1 v2 ...`` for a list."""
     argv: List[str] = []
     for key, value in recipe.items():
         if value is True:
             argv.append(f"--{key}")
+        elif isinstance(value, list):
+            argv += [f"--{key}", *value]
         elif value is not False:
             argv += [f"--{key}", str(value)]
     return argv
@@ -93,6 +111,7 @@ def candidates(model: str) -> Dict[str, Recipe]:
 
 #: Model-specific candidates ("{out}" is the stage's output folder: runs that start from an earlier run).
 EXTRA_CANDIDATES: Dict[str, Dict[str, Recipe]] = {
+    "mobile_fpn": {"distill": dict(DISTILL)},
     "segnet_dsc": {
         "ce64": merged(BASES["cnn"], {"image-size": "64", "epochs": "40", "loss": "ce", "channels-last": True}),
         "ce64_ft64": merged(FINETUNE, {"image-size": "64", "finetune-from": "{out}/segnet_dsc_ce64/best.safetensors"}),
@@ -104,7 +123,9 @@ EXTRA_CANDIDATES: Dict[str, Dict[str, Recipe]] = {
 #: The recipe of each published weight: the candidate with the highest validation
 #: mIoU in the validation stage (numbers in the closing notes of issue 5).
 FINAL: Dict[str, Dict[str, str]] = {
-    "OXFORD_PET_V1": {"fcn": "ce_dice", "segnet": "ce", "segnet_dsc": "ce", "unet": "ce_dice", "vit_seg": "ce"},
+    "OXFORD_PET_V1": {"fcn": "ce_dice", "segnet": "ce", "segnet_dsc": "ce", "unet": "ce_dice", "vit_seg": "ce",
+                      # no validation stage: the one recipe, fixed beforehand (docs/models.md says so)
+                      "mobile_fpn": "distill"},
     # Chosen by select_recipe.py over ce / ce_long / ce_dice_long (train_reference/logs/v2val).
     "OXFORD_PET_V2": {"segnet_dsc": "ce_long"},
     # V2 fine-tuned at 192 px on the CPU: ce64_ft96 beat ce64_ft64 on validation (train_reference/logs/v3val).
@@ -130,6 +151,9 @@ def commands(stage: str, out: Path, models: List[str], extra: str, recipes: List
         for name in names:
             run = out / f"{model}_{name}"
             recipe = {k: v.replace("{out}", str(out)) if isinstance(v, str) else v for k, v in available[name].items()}
+            if stage == "val" and recipe.get("teachers"):
+                raise SystemExit(f"{model}/{name}: published teachers saw the validation images; "
+                                 f"validate with teachers trained on the train part (--teachers-files)")
             # Test is never looked at here: publish.py evaluates the final weights once.
             split = ["--val-split", "0.1", "--test-splits", ""] if stage == "val" else ["--test-splits", ""]
             cmds[run.name] = [
