@@ -72,8 +72,8 @@ def variants(model: torch.nn.Module) -> dict:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--rounds", type=int, default=5)
-    p.add_argument("--min-seconds", type=float, default=1.0, help="per cell and round")
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--min-seconds", type=float, default=0.7, help="per cell and round")
     p.add_argument("--markdown", type=Path, default=None)
     args = p.parse_args()
     models = candidates()
