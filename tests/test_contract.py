@@ -148,6 +148,15 @@ def test_recipes_render_each_published_weights_exact_command():
     assert checked == sum(len(e) for e in read_manifest().values())
 
 
+def test_validation_stage_refuses_recipes_with_published_teachers(tmp_path):
+    assert recipes.candidates("mobile_fpn")["distill"]["teachers"] == recipes.ENSEMBLE_V1
+    with pytest.raises(SystemExit, match="saw the validation images"):
+        recipes.commands("val", tmp_path, ["mobile_fpn"], "", ["distill"], "OXFORD_PET_V1")
+    final = recipes.commands("final", tmp_path, ["mobile_fpn"], "", [], "OXFORD_PET_V1")["mobile_fpn_distill"]
+    at = final.index("--teachers")
+    assert final[at + 1:at + 1 + len(recipes.ENSEMBLE_V1)] == recipes.ENSEMBLE_V1 and "--distill" in final
+
+
 def test_long_recipes_differ_from_short_ones_for_every_model():
     for model in recipes.MODELS:
         c = recipes.candidates(model)
