@@ -67,7 +67,10 @@ registry and the published weights' `meta` (do not edit by hand).
 Every row is the model's `DEFAULT` weight (named in the weight column), trained on the
 **labeled subset (500 train / 467 test)** of the shared Oxford-IIIT Pet copy
 (from scratch, or fine-tuned from an earlier petzoo weight where its `meta`
-has `finetuned_from`);
+has `finetuned_from`; where its `meta` has `semi_supervised`, also on the
+unlabeled official-trainval photos with earlier petzoo weights as teachers:
+mobile_fpn, distilled from the five V1 weights' ensemble, one fixed recipe with no
+validation stage);
 metrics are at label resolution (logits upsampled bilinearly to the 256 px
 trimaps) on `test` (467 images) and on `other_breeds` (23 images of 5 breeds
 never trained on). They are not comparable one-to-one with results on the full
