@@ -99,8 +99,6 @@ def test_predict_cli_on_a_folder_and_on_the_bundled_demo_photo(photos, tmp_path)
 
 
 @pytest.mark.parametrize("args, message", [
-    (["predict", "x.jpg", "--batch-size", "0"], "--batch-size"),
-    (["predict", "x.jpg", "--workers", "-1"], "--workers"),
     (["predict", "x.jpg", "--mode", "background"], "--mode background needs --background"),
     (["predict", "x.jpg", "--mode", "background", "--background", "notacolour"], "colour 'notacolour'"),
     (["predict", "x.jpg", "--weights", "V9"], "unknown weights 'V9'"),
@@ -110,6 +108,12 @@ def test_bad_arguments_exit_2_with_one_line(args, message):
     out = petzoo_cli(*args)
     assert out.returncode == 2 and message in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("flag, value", [("--batch-size", "0"), ("--workers", "-1")])
+def test_predict_batch_and_worker_counts_are_checked(flag, value):
+    out = petzoo_cli("predict", "x.jpg", flag, value)
+    assert out.returncode == 2 and f"argument {flag}: expected an integer >= 1, got '{value}'" in out.stderr
 
 
 def test_evaluate_cli_on_real_data(data_root, tmp_path):
