@@ -205,6 +205,13 @@ def _predict(args: argparse.Namespace) -> int:
     def failed(path: Path, err: Exception) -> None:
         failures.append(f"{path}: {err}" if str(path) not in str(err) else str(err))
 
+    def settle(path: Path, work) -> None:
+        """Run ``work()`` (a finish call or a future's result); a photo's failure is recorded, not raised."""
+        try:
+            work()
+        except (ImageLoadError, ValueError, OSError) as err:
+            failed(path, err)
+
     from collections import deque
     from concurrent.futures import ThreadPoolExecutor
 
@@ -221,23 +228,14 @@ def _predict(args: argparse.Namespace) -> int:
                 failed(path, mask)
                 continue
             if args.matting:
-                try:
-                    finish(path, target, mask)
-                except (ImageLoadError, ValueError, OSError) as err:
-                    failed(path, err)
+                settle(path, lambda: finish(path, target, mask))
                 continue
             writing.append((path, pool.submit(finish, path, target, mask)))
             while len(writing) > 2 * args.workers or (writing and writing[0][1].done()):
                 done_path, future = writing.popleft()
-                try:
-                    future.result()
-                except (ImageLoadError, ValueError, OSError) as err:
-                    failed(done_path, err)
+                settle(done_path, future.result)
         for done_path, future in writing:
-            try:
-                future.result()
-            except (ImageLoadError, ValueError, OSError) as err:
-                failed(done_path, err)
+            settle(done_path, future.result)
     if failures:
         print(f"petzoo predict: {len(failures)} of {len(inputs)} inputs failed:", file=sys.stderr)
         for line in failures:
