@@ -72,12 +72,7 @@ def build_augmentation(name: str, seed: Optional[int] = None):
     import albumentations as A
 
     if name == "strong":
-        return A.Compose([
-            A.HorizontalFlip(p=0.5),
-            A.ColorJitter(brightness=0.4, contrast=0.4, saturation=0.4, hue=0.1, p=0.8),
-            A.ToGray(p=0.2),
-            A.GaussianBlur(blur_limit=(3, 7), sigma_limit=(0.1, 2.0), p=0.5),
-        ], seed=seed)
+        return A.Compose([A.HorizontalFlip(p=0.5), *_strong_photometric()], seed=seed)
     ops = [A.HorizontalFlip(p=0.5), A.ColorJitter(brightness=0, contrast=0.3, saturation=0, hue=0, p=1.0)]
     if name == "rich":
         ops += [
@@ -86,6 +81,17 @@ def build_augmentation(name: str, seed: Optional[int] = None):
             A.CoarseDropout(num_holes_range=(1, 4), hole_height_range=(0.05, 0.15), hole_width_range=(0.05, 0.15), p=0.3),
         ]
     return A.Compose(ops, seed=seed)
+
+
+def _strong_photometric() -> list:
+    """The photometric half of the "strong" augmentation: colour jitter, grayscale, Gaussian blur."""
+    import albumentations as A
+
+    return [
+        A.ColorJitter(brightness=0.4, contrast=0.4, saturation=0.4, hue=0.1, p=0.8),
+        A.ToGray(p=0.2),
+        A.GaussianBlur(blur_limit=(3, 7), sigma_limit=(0.1, 2.0), p=0.5),
+    ]
 
 
 class TensorSegmentationSet(torch.utils.data.Dataset):
@@ -184,3 +190,48 @@ def cutmix(images: torch.Tensor, targets: torch.Tensor, p: float, generator: Opt
         images[i, :, y:y + bh, x:x + bw] = images[j, :, y:y + bh, x:x + bw]
         targets[i, :, y:y + bh, x:x + bw] = targets[j, :, y:y + bh, x:x + bw]
     return images, targets
+
+
+class WeakStrongSet(SoftTargetSet):
+    """Items (strong image, weak image, target (C,S,S), labeled) for online weak-to-strong training (FixMatch).
+
+    ``images`` uint8 (N,3,H,W): the first ``len(targets)`` are labeled, ``targets`` uint8 (L,C,H,W)
+    their one-hot labels x 255; the rest are unlabeled, with an all-zero target for the training
+    step to fill from the model's prediction on the weak view. The weak view is a random resized
+    crop (as :class:`SoftTargetSet`) and a horizontal flip; the strong view is the weak view after
+    the photometric half of ``--aug strong`` (colour jitter, grayscale, blur), so both views show
+    the same pixels and the weak view's prediction labels the strong one.
+    """
+
+    def __init__(self, images: torch.Tensor, targets: torch.Tensor, size: Size, zoom: float = 1.0,
+                 mean: Sequence[float] = IMAGENET_MEAN, std: Sequence[float] = IMAGENET_STD):
+        if len(targets) > len(images) or images.shape[-2:] != targets.shape[-2:]:
+            raise ValueError(f"images {tuple(images.shape)} and labeled targets {tuple(targets.shape)} do not match")
+        import albumentations as A
+
+        super().__init__(images[: len(targets)], targets, size, zoom, None, None, mean, std)
+        self.images = images
+        self.num_classes = targets.shape[1]
+        self.flip = A.HorizontalFlip(p=0.5)
+        self.strong = A.Compose(_strong_photometric())
+
+    @property
+    def num_labeled(self) -> int:
+        return len(self.targets)
+
+    def set_random_seed(self, seed: int) -> None:
+        self.crop.set_random_seed(seed)
+        self.flip.set_random_seed(seed + 1)
+        self.strong.set_random_seed(seed + 2)
+
+    def __getitem__(self, index: int):
+        image = self.images[index].permute(1, 2, 0).numpy()
+        labeled = index < self.num_labeled
+        target = (self.targets[index].permute(1, 2, 0).numpy() if labeled
+                  else np.zeros((*image.shape[:2], self.num_classes), np.uint8))
+        weak = self.flip(**self.crop(image=image, mask=target))
+        strong = self.strong(image=weak["image"])["image"]
+        as_tensor = lambda a: torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1)  # noqa: E731
+        target = as_tensor(weak["mask"]).float() / 255
+        return (normalize(as_tensor(strong), self.mean, self.std), normalize(as_tensor(weak["image"]), self.mean, self.std),
+                target, torch.tensor(labeled))

@@ -32,14 +32,19 @@ def train_one_epoch(
     channels_last: bool = False,
     progress: bool = True,
     desc: str = "train",
+    prepare: Optional[Callable] = None,
 ) -> Dict[str, float]:
     """One pass over ``loader``; the scheduler (if any) steps per iteration.
 
-    The returned loss is the mean over all samples of all ranks.
+    ``prepare`` turns each batch into (images, targets) before the forward pass (e.g.
+    :class:`petzoo.pseudo.WeakToStrong` labels unlabeled images with the model itself);
+    by default a batch is (images, targets). The returned loss is the mean over all
+    samples of all ranks.
     """
     model.train()
     total, count = torch.zeros((), device=device), 0
-    for images, masks in tqdm(loader, desc=desc, disable=not progress, leave=False):
+    for batch in tqdm(loader, desc=desc, disable=not progress, leave=False):
+        images, masks = prepare(batch) if prepare is not None else batch
         images = images.to(device, non_blocking=True)
         if channels_last:
             images = images.contiguous(memory_format=torch.channels_last)

@@ -112,3 +112,58 @@ def cached_soft_labels(teachers: Sequence[Teacher], images: torch.Tensor, finger
     atomic_write(path, lambda tmp: torch.save({"probs": probs, "meta": meta}, tmp))
     return probs, path
 
+
+
+class WeakToStrong:
+    """The training step's targets in online weak-to-strong consistency (FixMatch).
+
+    Called on a :class:`petzoo.data.WeakStrongSet` batch (strong, weak, target, labeled), it
+    predicts the weak views with the current model (no gradient, eval mode), turns each
+    unlabeled image's prediction into a hard pseudo-label (ignored, all-zero, where the
+    probability is below ``threshold``), keeps the labeled images' labels, applies CutMix
+    (probability ``cutmix``) to the strong views and their targets alike, and returns
+    (strong views, targets) for the soft-target cross-entropy. ``confident_share()``: the share
+    of unlabeled pixels that got a label since the last ``reset()``.
+    """
+
+    def __init__(self, model: torch.nn.Module, threshold: float, cutmix: float = 0.0,
+                 device: torch.device = torch.device("cpu"), channels_last: bool = False):
+        if not 0 <= threshold <= 1:
+            raise ValueError(f"threshold must be in [0, 1], got {threshold}")
+        self.model, self.threshold, self.cutmix = model, threshold, cutmix
+        self.device, self.channels_last = device, channels_last
+        self.reset()
+
+    def reset(self) -> None:
+        self.confident, self.pixels = 0, 0
+
+    def confident_share(self) -> float:
+        return self.confident / max(self.pixels, 1)
+
+    @torch.no_grad()
+    def pseudo_labels(self, weak: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """(one-hot targets, all-zero where not confident; confident mask) of the weak views."""
+        was_training = self.model.training
+        self.model.eval()
+        x = weak.to(self.device)
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        probs = F.softmax(self.model(x).float(), dim=1)
+        self.model.train(was_training)
+        conf, arg = probs.max(1)
+        keep = conf >= self.threshold
+        return F.one_hot(arg, probs.shape[1]).permute(0, 3, 1, 2).float() * keep.unsqueeze(1), keep
+
+    def __call__(self, batch) -> Tuple[torch.Tensor, torch.Tensor]:
+        from .data import cutmix
+
+        strong, weak, target, labeled = batch
+        target = target.to(self.device)
+        labeled = labeled.to(self.device)
+        unlabeled = ~labeled
+        if unlabeled.any():
+            pseudo, keep = self.pseudo_labels(weak[unlabeled.cpu()])
+            target[unlabeled] = pseudo
+            self.confident += int(keep.sum())
+            self.pixels += keep.numel()
+        return cutmix(strong.to(self.device), target, self.cutmix)

@@ -256,7 +256,85 @@ def test_semi_supervised_run_trains_on_labeled_plus_teacher_labeled_images(synth
     (["--teachers", "UNet_Weights.DEFAULT"], "choose one of"),
     (["--zoom", "2"], "need --teachers"),
     (["--teachers-files", "unet:32:/no/such.safetensors", "--distill"], "does not exist"),
+    (["--semi", "fixmatch", "--aug", "strong"], "needs --pseudo-threshold"),
+    (["--semi", "fixmatch", "--pseudo-threshold", "0.9"], "pass --aug strong"),
+    (["--semi", "fixmatch", "--aug", "strong", "--pseudo-threshold", "0.9", "--distill"], "drop --teachers/--distill"),
 ])
 def test_semi_supervised_flags_are_checked(synthetic_root, tmp_path, extra, message):
     with pytest.raises(SystemExit, match=message):
         run_train(tiny_args(synthetic_root, tmp_path / "x") + extra)
+
+
+def test_weak_strong_views_show_the_same_pixels_and_only_labeled_images_carry_targets():
+    from petzoo.data import WeakStrongSet, one_hot_targets
+
+    ramp = torch.linspace(0, 255, 40).round().to(torch.uint8)
+    images = ramp.view(1, 1, 1, 40).expand(6, 3, 40, 40).contiguous()  # brighter to the right
+    masks = torch.zeros(2, 40, 40, dtype=torch.uint8)
+    masks[:, :, 20:] = 1  # left half pet, right half background: a flip is visible in the target
+    data = WeakStrongSet(images, one_hot_targets(masks, 3), 24, zoom=1.0)
+    data.set_random_seed(0)
+    assert len(data) == 6 and data.num_labeled == 2
+    seen = set()
+    for epoch in range(4):
+        data.set_random_seed(epoch)
+        for i in range(6):
+            strong, weak, target, labeled = data[i]
+            assert strong.shape == weak.shape == target.shape == (3, 24, 24)
+            assert bool(labeled) == (i < 2)
+            weak_flipped = bool((weak[:, :, 0] > weak[:, :, -1]).all())
+            if i < 2:
+                assert torch.equal(target.sum(0), torch.ones(24, 24))
+                assert bool(target[0, :, 0].all()) != weak_flipped  # image and target flipped together
+                seen.add(weak_flipped)
+            else:
+                assert not target.any()  # the training step fills it
+            # the strong view perturbs colours only: the same pixels, so its ramp runs the same way
+            assert (strong[:, :, 0].mean() > strong[:, :, -1].mean()) == weak_flipped or strong.std() < 0.05
+    assert seen == {True, False}
+    with pytest.raises(ValueError, match="do not match"):
+        WeakStrongSet(images[:1], one_hot_targets(masks, 3), 24)
+
+
+def test_weak_to_strong_labels_unlabeled_images_from_the_weak_view_and_keeps_labels():
+    from petzoo.pseudo import WeakToStrong
+
+    class Constant(torch.nn.Module):  # predicts class 1 with probability 0.91 everywhere, whatever the input
+        def __init__(self):
+            super().__init__()
+            self.bias = torch.nn.Parameter(torch.tensor([0.0, 3.0, 0.0]))
+
+        def forward(self, x):
+            return self.bias.view(1, 3, 1, 1).expand(x.shape[0], 3, *x.shape[-2:])
+
+    model = Constant().train()
+    strong, weak = torch.randn(3, 3, 8, 8), torch.randn(3, 3, 8, 8)
+    target = torch.zeros(3, 3, 8, 8)
+    target[0, 2] = 1  # image 0 is labeled "border" everywhere
+    labeled = torch.tensor([True, False, False])
+    step = WeakToStrong(model, threshold=0.8)
+    images, targets = step((strong, weak, target.clone(), labeled))
+    assert torch.equal(images, strong) and model.training  # no CutMix at p=0; train mode restored
+    assert torch.equal(targets[0], target[0])
+    assert torch.equal(targets[1:], torch.nn.functional.one_hot(torch.ones(2, 8, 8).long(), 3).permute(0, 3, 1, 2).float())
+    assert step.confident_share() == 1.0
+    strict = WeakToStrong(model, threshold=0.95)  # below the threshold: ignored (all-zero targets)
+    _, targets = strict((strong, weak, target.clone(), labeled))
+    assert not targets[1:].any() and strict.confident_share() == 0.0
+    with pytest.raises(ValueError, match="threshold"):
+        WeakToStrong(model, threshold=1.5)
+
+
+def test_fixmatch_run_learns_from_unlabeled_images_without_a_teacher(synthetic_root, tmp_path):
+    add_unlabeled(synthetic_root, tmp_path)
+    out = tmp_path / "fixmatch"
+    base = tiny_args(synthetic_root, out)
+    base[base.index("--aug") + 1] = "strong"
+    run_train(base + ["--semi", "fixmatch", "--pseudo-threshold", "0.5", "--pseudo-size", "48", "--zoom", "2",
+                      "--cutmix", "0.5", "--val-split", "0.25"])  # no teacher: a validation split is clean
+    config = json.loads((out / "config.json").read_text())
+    semi = config["semi_supervised"]
+    assert semi["method"] == "fixmatch" and semi["threshold"] == 0.5
+    assert semi["unlabeled_images"] == 2 and semi["labeled_images"] == config["train_size"]
+    rows = [json.loads(r) for r in (out / "metrics.jsonl").read_text().splitlines()]
+    assert len(rows) == 2 and all(r["loss"] > 0 and 0 <= r["confident_share"] <= 1 and "val" in r for r in rows)

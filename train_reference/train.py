@@ -33,12 +33,14 @@ from safetensors.torch import load_file, save_file
 
 import petzoo
 from petzoo._io import atomic_write, write_json
-from petzoo.data import AUGMENTATIONS, SoftTargetSet, TensorSegmentationSet, build_augmentation, cutmix, resized_split
+from petzoo.data import (AUGMENTATIONS, SoftTargetSet, TensorSegmentationSet, WeakStrongSet, build_augmentation, cutmix,
+                         resized_split)
 from petzoo.datasets import OxfordIIITPet
 from petzoo.engine import evaluate_splits, oxford_splits, evaluate_tensors, train_one_epoch
 from petzoo.hub import to_float32
 from petzoo.profile import describe_device
 from petzoo.losses import SoftTargetCrossEntropy, build_loss
+from petzoo.pseudo import WeakToStrong
 from petzoo.transforms import IMAGENET_MEAN, IMAGENET_STD, INTERPOLATIONS, SegmentationPresetEval
 
 REPO = Path(__file__).resolve().parent.parent
@@ -69,11 +71,15 @@ def get_args_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--interpolation", default="bilinear", choices=INTERPOLATIONS, help="image resize")
     p.add_argument("--aug", default="basic", choices=AUGMENTATIONS)
-    semi = p.add_argument_group("semi-supervised (offline self-training on the unlabeled split)")
+    semi = p.add_argument_group("semi-supervised (offline self-training or online consistency on the unlabeled split)")
+    semi.add_argument("--semi", default=None, choices=["fixmatch"],
+                      help="online weak-to-strong consistency: the model labels each unlabeled image's weak view "
+                           "(pixels below --pseudo-threshold ignored) and learns it on the strong view; no teacher")
     semi.add_argument("--teachers", nargs="*", default=[], help="published weights, e.g. UNet_Weights.DEFAULT")
     semi.add_argument("--teachers-files", nargs="*", default=[], help="MODEL:SIZE:PATH.safetensors[:JSON kwargs]")
     semi.add_argument("--pseudo-threshold", type=float, default=None,
-                      help="hard pseudo-labels: argmax where the teachers' probability >= T, ignored elsewhere")
+                      help="hard pseudo-labels: argmax where the teachers' (--semi: the model's) probability >= T, "
+                           "ignored elsewhere")
     semi.add_argument("--distill", action="store_true", help="soft targets: the teachers' probabilities")
     semi.add_argument("--pseudo-size", type=int, default=192,
                       help="size at which images and teacher predictions are cached (crops are taken from it)")
@@ -244,6 +250,24 @@ def semi_supervised_data(args, full, train_idx, progress: bool):
     return images, targets, info
 
 
+def online_data(args, full, train_idx, progress: bool):
+    """(images uint8: the labeled train images then the unlabeled split, one-hot targets of the labeled ones,
+    info) at --pseudo-size, for --semi."""
+    from petzoo.data import one_hot_targets, resized_images
+    from petzoo.datasets import UnlabeledOxfordIIITPet
+
+    unlabeled = UnlabeledOxfordIIITPet(args.data_path)
+    if args.unlabeled_limit:
+        unlabeled.stems = unlabeled.stems[: args.unlabeled_limit]
+    u_images = resized_images(unlabeled, args.pseudo_size, progress=progress)
+    l_images, l_masks = resized_split(full, args.pseudo_size, args.interpolation, progress=progress)
+    info = {
+        "method": args.semi, "threshold": args.pseudo_threshold, "unlabeled_images": len(unlabeled),
+        "unlabeled_fingerprint": unlabeled.fingerprint(), "labeled_images": len(train_idx),
+    }
+    return torch.cat([l_images[train_idx], u_images]), one_hot_targets(l_masks[train_idx], 3), info
+
+
 def load_weights(model, spec: str, flag: str) -> None:
     """Load ``spec`` (a .safetensors file or 'Enum.NAME') into ``model``; ``flag`` names the argument."""
     if Path(spec).is_file():
@@ -282,18 +306,26 @@ def main(args, argv: list[str] | None = None) -> dict:
             write_json(out / "eval.json", {"weights": args.weights, "image_size": final_size, "results": results})
         return results
 
-    semi = bool(args.teachers or args.teachers_files)
-    if semi and (args.pseudo_threshold is None) == (not args.distill):
+    offline = bool(args.teachers or args.teachers_files)
+    online = args.semi is not None
+    semi = offline or online
+    if online and (offline or args.distill):
+        raise SystemExit(f"--semi {args.semi}: the model labels the unlabeled images itself; drop --teachers/--distill")
+    if online and args.aug != "strong":
+        raise SystemExit(f"--semi {args.semi}: the strong view is --aug strong's perturbation; pass --aug strong")
+    if online and args.pseudo_threshold is None:
+        raise SystemExit(f"--semi {args.semi} needs --pseudo-threshold T (e.g. 0.95): pixels below it are ignored")
+    if offline and (args.pseudo_threshold is None) == (not args.distill):
         raise SystemExit("--teachers: choose one of --pseudo-threshold T (hard pseudo-labels) or --distill (soft)")
     if not semi and (args.pseudo_threshold is not None or args.distill or args.zoom != 1 or args.cutmix):
-        raise SystemExit("--pseudo-threshold/--distill/--zoom/--cutmix need --teachers or --teachers-files")
-    if semi and args.teachers and args.val_split:
+        raise SystemExit("--pseudo-threshold/--distill/--zoom/--cutmix need --teachers, --teachers-files or --semi")
+    if offline and args.teachers and args.val_split:
         raise SystemExit(
             "--val-split with --teachers: published weights were trained on all of trainval, so they saw the "
             "validation images; pass teachers trained on the train part with --teachers-files"
         )
     if semi and args.loss != "ce":
-        raise SystemExit("--teachers: the loss is the soft-target cross-entropy; leave --loss at ce")
+        raise SystemExit("--teachers/--semi: the loss is the soft-target cross-entropy; leave --loss at ce")
     if args.finetune_from:
         load_weights(model, args.finetune_from, "--finetune-from")
     if args.sync_bn and device.type != "cuda":
@@ -308,8 +340,13 @@ def main(args, argv: list[str] | None = None) -> dict:
     train_idx, val_idx = split_indices(len(full), args.val_split, args.seed)
     class_weights = [float(v) for v in args.class_weights.split(",")] if args.class_weights else None
     semi_info = None
-    if semi:
+    step = None
+    if offline:
         semi_images, semi_targets, semi_info = semi_supervised_data(args, full, train_idx, progress)
+    elif online:
+        semi_images, semi_targets, semi_info = online_data(args, full, train_idx, progress)
+        step = WeakToStrong(model, args.pseudo_threshold, args.cutmix, device, args.channels_last)
+    if semi:
         criterion = SoftTargetCrossEntropy()
     else:
         criterion = build_loss(args.loss, class_weights).to(device)
@@ -358,7 +395,9 @@ def main(args, argv: list[str] | None = None) -> dict:
         if size != loaded_size:  # a new phase of a progressive schedule
             images, masks = resized_split(full, size, args.interpolation, progress=progress)
             augment = build_augmentation(args.aug)
-            if semi:
+            if online:
+                train_set = WeakStrongSet(semi_images, semi_targets, size, args.zoom)
+            elif offline:
                 train_set = SoftTargetSet(semi_images, semi_targets, size, args.zoom, augment, args.pseudo_threshold)
             else:
                 train_set = TensorSegmentationSet(images[train_idx], masks[train_idx], augment)
@@ -367,7 +406,7 @@ def main(args, argv: list[str] | None = None) -> dict:
                 train_set, world, rank, shuffle=True, seed=args.seed, drop_last=True
             )
             collate = None
-            if args.cutmix:
+            if args.cutmix and not online:  # online: CutMix after the weak views are labeled
                 def collate(batch, p=args.cutmix):
                     return cutmix(*torch.utils.data.default_collate(batch), p)
             loader = torch.utils.data.DataLoader(
@@ -383,11 +422,15 @@ def main(args, argv: list[str] | None = None) -> dict:
         elif augment is not None:
             augment.set_random_seed(epoch_seed)
         sampler.set_epoch(epoch)
+        if step is not None:
+            step.reset()
         stats = train_one_epoch(
             train_model, loader, criterion, optimizer, device, scheduler, args.amp, args.channels_last,
-            progress, desc=f"epoch {epoch} @{size}px",
+            progress, desc=f"epoch {epoch} @{size}px", prepare=step,
         )
         row = {"epoch": epoch, "image_size": size, **stats}
+        if step is not None:  # FixMatch's mask ratio: unlabeled pixels that got a pseudo-label
+            row["confident_share"] = round(step.confident_share(), 4)
         if val_set is not None:
             vl = torch.utils.data.DataLoader(val_set, batch_size=args.eval_batch_size)
             m = evaluate_tensors(model, vl, device, 3, args.amp, args.channels_last).compute()
