@@ -243,6 +243,11 @@ def test_semi_supervised_run_trains_on_labeled_plus_teacher_labeled_images(synth
     assert semi["teacher_names"] == [spec] and semi["tta"] is True
     rows = [json.loads(r) for r in (out / "metrics.jsonl").read_text().splitlines()]
     assert len(rows) == 2 and all(r["loss"] > 0 for r in rows)
+    import publish
+
+    meta = publish.semi_supervised_meta(config)["semi_supervised"]
+    assert meta["method"].startswith("offline distillation") and meta["teachers"] == [spec]
+    assert "W.V1 fine-tuned at 32 px on" in publish.describe("segnet_dsc", "W.V1", 32, meta)
     # hard pseudo-labels record the threshold and the share of pixels it ignores
     run_train(base[:-2] + ["--output-dir", str(tmp_path / "hard"), "--teachers-files", spec, "--pseudo-threshold", "0.5",
                            "--pseudo-size", "48"])
@@ -338,3 +343,10 @@ def test_fixmatch_run_learns_from_unlabeled_images_without_a_teacher(synthetic_r
     assert semi["unlabeled_images"] == 2 and semi["labeled_images"] == config["train_size"]
     rows = [json.loads(r) for r in (out / "metrics.jsonl").read_text().splitlines()]
     assert len(rows) == 2 and all(r["loss"] > 0 and 0 <= r["confident_share"] <= 1 and "val" in r for r in rows)
+    import publish  # what the weight's meta and model card will say
+
+    meta = publish.semi_supervised_meta(config)["semi_supervised"]
+    assert meta["method"].startswith("online weak-to-strong consistency (FixMatch, threshold 0.5)")
+    assert meta["teachers"] == [] and meta["unlabeled_images"] == 2
+    assert publish.describe("segnet_dsc", None, 32, meta).endswith("plus 2 unlabeled photos, "
+                                                                   "online weak-to-strong consistency (FixMatch, threshold 0.5).")

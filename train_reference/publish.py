@@ -51,15 +51,20 @@ def semi_supervised_meta(cfg: dict) -> dict:
     semi, targs = cfg.get("semi_supervised"), cfg["args"]
     if not semi:
         return {}
-    method = ("distillation from the teachers' soft predictions" if targs.get("distill")
-              else f"self-training on hard pseudo-labels (threshold {targs['pseudo_threshold']})")
+    if semi.get("method") == "fixmatch":
+        method = f"online weak-to-strong consistency (FixMatch, threshold {semi['threshold']})"
+        teachers = {"teachers": []}
+    else:
+        method = "offline " + ("distillation from the teachers' soft predictions" if targs.get("distill")
+                               else f"self-training on hard pseudo-labels (threshold {targs['pseudo_threshold']})")
+        teachers = {"teachers": semi["teacher_names"], "teacher_sha256": semi["teachers"], "teacher_flip_tta": semi["tta"]}
     return {"semi_supervised": {
-        "method": f"offline {method} on labeled + unlabeled photos",
-        "teachers": semi["teacher_names"], "teacher_sha256": semi["teachers"], "teacher_flip_tta": semi["tta"],
+        "method": f"{method} on labeled + unlabeled photos",
+        **teachers,
         "labeled_images": semi["labeled_images"], "unlabeled_images": semi["unlabeled_images"],
         "unlabeled_split": "official trainval photos without a trimap, held-out breeds excluded (never official test)",
         "unlabeled_fingerprint": semi["unlabeled_fingerprint"],
-        **({"threshold": semi["threshold"], "ignored_share": semi["ignored_share"]} if "threshold" in semi else {}),
+        **{k: semi[k] for k in ("threshold", "ignored_share") if k in semi},
         "augmentation": {"aug": targs["aug"], "zoom": targs["zoom"], "cutmix": targs["cutmix"]},
     }}
 
@@ -68,8 +73,10 @@ def describe(model_name: str, finetuned_from, size: int, semi: dict = None) -> s
     """The weight's one-line ``_docs``."""
     data = "the 500 labeled trainval images of the shared Oxford-IIIT Pet copy"
     if semi:
-        return (f"{model_name} trained from scratch on {data} plus {semi['unlabeled_images']} unlabeled photos, "
-                f"{semi['method'].split(' on ')[0]} of {len(semi['teachers'])} petzoo weight(s).")
+        start = f"{finetuned_from} fine-tuned at {size} px" if finetuned_from else "trained from scratch"
+        learnt = (f"{semi['method'].split(' on ')[0]} of {len(semi['teachers'])} petzoo weight(s)" if semi["teachers"]
+                  else semi["method"].split(" on ")[0])
+        return f"{model_name} {start} on {data} plus {semi['unlabeled_images']} unlabeled photos, {learnt}."
     if finetuned_from:
         return f"{model_name}: {finetuned_from} fine-tuned at {size} px on {data} (its recipe is in that weight's meta)."
     return f"{model_name} trained from scratch on {data}."
