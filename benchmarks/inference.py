@@ -107,26 +107,27 @@ def runners(model: torch.nn.Module, zoo: bool) -> dict:
             return model(x)
 
     out = {"eager": eager, "cl": channels_last, "fused": prepared, "frozen": jit_frozen, "bf16": bf16}
+    sessions = {}
+    # onnxruntime for every model; its int8 variant for the zoo only
+
+    def ort_session(int8: bool):
+        import onnxruntime
+
+        from petzoo.export import export_onnx
+
+        if int8 not in sessions:
+            path = Path(tempfile.mkdtemp()) / "m.onnx"
+            export_onnx(model.to(memory_format=torch.contiguous_format), (SIZE, SIZE), path)
+            if int8:
+                from onnxruntime.quantization import QuantType, quantize_dynamic
+
+                quantize_dynamic(str(path), str(path.with_suffix(".int8.onnx")), weight_type=QuantType.QInt8)
+                path = path.with_suffix(".int8.onnx")
+            sessions[int8] = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        return sessions[int8]
+
+    out["ort"] = lambda x: torch.from_numpy(ort_session(False).run(None, {"image": x.numpy()})[0])
     if zoo:
-        sessions = {}
-
-        def ort_session(int8: bool):
-            import onnxruntime
-
-            from petzoo.export import export_onnx
-
-            if int8 not in sessions:
-                path = Path(tempfile.mkdtemp()) / "m.onnx"
-                export_onnx(model.to(memory_format=torch.contiguous_format), (SIZE, SIZE), path)
-                if int8:
-                    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-                    quantize_dynamic(str(path), str(path.with_suffix(".int8.onnx")), weight_type=QuantType.QInt8)
-                    path = path.with_suffix(".int8.onnx")
-                sessions[int8] = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-            return sessions[int8]
-
-        out["ort"] = lambda x: torch.from_numpy(ort_session(False).run(None, {"image": x.numpy()})[0])
         out["ort-int8"] = lambda x: torch.from_numpy(ort_session(True).run(None, {"image": x.numpy()})[0])
     return out
 
@@ -195,6 +196,8 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--models", nargs="+", default=petzoo.list_models())
     p.add_argument("--no-peers", action="store_true")
+    p.add_argument("--mobile-widths", nargs="*", type=float, default=[0.5, 0.75],
+                   help="extra mobile_fpn widths (random init) beside its DEFAULT weight's 1.0")
     p.add_argument("--min-seconds", type=float, default=2.0)
     p.add_argument("--variants", nargs="+", default=DEFAULT_VARIANTS, choices=VARIANTS,
                    help="bf16 is ~100x slower than fp32 on CPUs without native bf16 (seen here)")
@@ -204,6 +207,10 @@ def main() -> int:
     rows = []
     for name in args.models:
         rows += measure(name, petzoo.get_model(name, weights="DEFAULT"), True, args.min_seconds, args.variants)
+    if "mobile_fpn" in args.models:
+        for width in args.mobile_widths:
+            rows += measure(f"mobile_fpn {width:g} (random init)", petzoo.mobile_fpn(width_mult=width), True,
+                            args.min_seconds, args.variants)
     if not args.no_peers:
         for name, build in peers().items():
             rows += measure(name, LogitsOnly(build()), False, args.min_seconds, args.variants)
@@ -234,12 +241,13 @@ throughput relative to segnet_dsc eager. Zoo models run with their DEFAULT
 weights (at {size} px whatever the weight's own input size, so that the
 architectures compare); peers (tv = torchvision, smp =
 segmentation_models_pytorch) have random init, which does not change their
-speed. argmax agree: share of pixels whose class matches eager fp32 on
+speed; so have the narrower mobile_fpn widths (its DEFAULT weight is width 1.0).
+argmax agree: share of pixels whose class matches eager fp32 on
 scikit-image's demo photos (meaningless for the random-init peers).
 Variants: eager (fp32, eval, inference_mode), cl (channels_last), fused
 (BatchNorm folded into convs + channels_last, what `petzoo.segment()` runs),
-frozen (jit trace + freeze + optimize_for_inference), ort (onnxruntime CPU),
-ort-int8 (onnxruntime, int8 weights by dynamic quantization).
+frozen (jit trace + freeze + optimize_for_inference), ort (onnxruntime CPU on
+the ONNX export), ort-int8 (zoo only: onnxruntime, int8 weights by dynamic quantization).
 
 {table}
 

@@ -1,4 +1,5 @@
-"""The committed demo figure: every zoo model on scikit-image's bundled cat photo.
+"""The committed demo figure: every zoo model on scikit-image's bundled cat photo, the weight
+it had before semi-supervised training (left) beside its DEFAULT weight now (right).
 
     python docs/make_demo_figure.py      # writes docs/figures/demo_chelsea.png
 
@@ -17,14 +18,23 @@ import petzoo
 import petzoo.inference as S
 
 OUT = Path(__file__).resolve().parent / "figures" / "demo_chelsea.png"
+#: Each family's DEFAULT weight before the semi-supervised round (issue 11): the supervised
+#: weights, and mobile_fpn's first weight (it was distilled from the start).
+BEFORE = {"fcn": "OXFORD_PET_V1", "mobile_fpn": "OXFORD_PET_V1", "segnet": "OXFORD_PET_V1",
+          "segnet_dsc": "OXFORD_PET_V3", "unet": "OXFORD_PET_V1", "vit_seg": "OXFORD_PET_V1"}
+SCALE = 0.6
 
 
 def main() -> None:
     photo = data.chelsea()
-    tiles = [(photo, "input (scikit-image 'chelsea')")]
+    tiles = []
     for name in petzoo.list_models():
-        tiles.append((np.array(S.overlay(photo, S.segment(photo, model=name))), f"{name} (DEFAULT)"))
-    save_grid([(Image.fromarray(t), label) for t, label in tiles], 3, OUT)
+        now = petzoo.get_model_weights(name).DEFAULT.name
+        before = BEFORE.get(name, now)
+        for weight, label in ((before, "before"), (now, "now, DEFAULT" if now != before else "DEFAULT, unchanged")):
+            tile = Image.fromarray(np.array(S.overlay(photo, S.segment(photo, model=name, weights=weight))))
+            tiles.append((tile.resize((round(tile.width * SCALE), round(tile.height * SCALE))), f"{name} {weight} ({label})"))
+    save_grid(tiles, 2, OUT)
 
 
 def save_grid(tiles, columns: int, out: Path) -> None:
