@@ -85,6 +85,27 @@ def soft_labels(teachers: Sequence[Teacher], images: torch.Tensor, tta: bool = T
     return total / len(teachers)
 
 
+@torch.inference_mode()
+def evaluate_teachers(teachers: Sequence[Teacher], dataset, tta: bool = True, progress: bool = True) -> dict:
+    """Metrics of the teachers' mean prediction on a labeled split at each label's own resolution
+    (each teacher at its own preset, probabilities upsampled to the trimap's size, then averaged):
+    how good the targets a student learns from are. For reporting only; never to choose anything."""
+    from .metrics import ConfusionMatrix
+
+    cm = ConfusionMatrix(3)
+    for i in tqdm(range(len(dataset)), desc=f"teachers on {dataset.split}", disable=not progress, leave=False):
+        image, mask = dataset[i]
+        total = 0
+        for _, model, preset in teachers:
+            x = preset(image)[None].contiguous(memory_format=torch.channels_last)
+            probs = model(x).float().softmax(1)
+            if tta:
+                probs = (probs + model(x.flip(-1)).float().softmax(1).flip(-1)) / 2
+            total = total + F.interpolate(probs, size=mask.shape[-2:], mode="bilinear", align_corners=False)
+        cm.update(total.argmax(1), mask[None])
+    return cm.compute()
+
+
 def hard_labels(probs: torch.Tensor, threshold: float) -> torch.Tensor:
     """Class ids (N, H, W) uint8; pixels whose top probability is below ``threshold`` get IGNORE_INDEX."""
     if probs.dtype == torch.uint8:

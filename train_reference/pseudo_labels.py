@@ -2,6 +2,7 @@
 
     python train_reference/pseudo_labels.py --teachers FCN_Weights.DEFAULT UNet_Weights.DEFAULT --size 128
     python train_reference/pseudo_labels.py --teachers ... --threshold 0.9   # also report the ignored share
+    python train_reference/pseudo_labels.py --teachers ... --evaluate test,other_breeds   # the teacher's accuracy
 
 Images: ``petzoo.datasets.UnlabeledOxfordIIITPet`` (official trainval without a trimap,
 held-out breeds excluded; never official test). Output:
@@ -27,7 +28,9 @@ import torch  # noqa: E402
 
 from petzoo.data import resized_images  # noqa: E402
 from petzoo.datasets import UnlabeledOxfordIIITPet  # noqa: E402
-from petzoo.pseudo import IGNORE_INDEX, cached_soft_labels, file_teacher, hard_labels, published_teachers  # noqa: E402
+from petzoo.engine import oxford_splits  # noqa: E402
+from petzoo.pseudo import (IGNORE_INDEX, cached_soft_labels, evaluate_teachers, file_teacher, hard_labels,  # noqa: E402
+                           published_teachers)
 
 
 def main(argv=None) -> int:
@@ -39,6 +42,9 @@ def main(argv=None) -> int:
     p.add_argument("--no-tta", action="store_true", help="no horizontal-flip averaging")
     p.add_argument("--threshold", type=float, default=None, help="report the share of pixels ignored at it")
     p.add_argument("--limit", type=int, default=None, help="first N images only (smoke runs)")
+    p.add_argument("--evaluate", default=None, metavar="SPLITS",
+                   help="instead: the teachers' accuracy on these labeled splits (e.g. test,other_breeds), "
+                        "at label resolution; to report, never to choose")
     p.add_argument("--threads", type=int, default=None)
     args = p.parse_args(argv)
     if args.threads:
@@ -49,6 +55,14 @@ def main(argv=None) -> int:
         raise SystemExit(f"pseudo_labels: {err}") from None
     if not teachers:
         raise SystemExit("pseudo_labels: name at least one teacher (--teachers or --teachers-files)")
+    if args.evaluate:
+        for name, split in oxford_splits(args.data_path, args.evaluate).items():
+            if args.limit:
+                split = split.subset(range(min(args.limit, len(split))), split.split)
+            m = evaluate_teachers(teachers, split, tta=not args.no_tta)
+            print(f"{len(teachers)} teacher(s), tta={not args.no_tta}, {name} ({len(split)} images): pixel acc "
+                  f"{m['pixel_acc'] * 100:.2f} %, mIoU {m['miou']:.4f}, seed IoU {m['seed_iou']:.4f}", flush=True)
+        return 0
     data = UnlabeledOxfordIIITPet(args.data_path)
     if args.limit:
         data.stems = data.stems[: args.limit]
