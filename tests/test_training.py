@@ -350,3 +350,26 @@ def test_fixmatch_run_learns_from_unlabeled_images_without_a_teacher(synthetic_r
     assert meta["teachers"] == [] and meta["unlabeled_images"] == 2
     assert publish.describe("segnet_dsc", None, 32, meta).endswith("plus 2 unlabeled photos, "
                                                                    "online weak-to-strong consistency (FixMatch, threshold 0.5).")
+
+
+def test_teacher_accuracy_is_measured_at_label_resolution(synthetic_root, capsys):
+    from petzoo.pseudo import evaluate_teachers
+
+    sys.path.insert(0, str(ROOT / "train_reference"))
+    import pseudo_labels
+
+    torch.manual_seed(0)
+    model = petzoo.unet(width=4, depth=2).eval()
+    one = [("a", model, SegmentationPresetEval(32))]
+    data = OxfordIIITPet(synthetic_root, "test")
+    m = evaluate_teachers(one, data, progress=False)
+    assert 0 <= m["pixel_acc"] <= 1 and m["pixels"] == sum(int(data[i][1].numel()) for i in range(len(data)))
+    twice = evaluate_teachers(one * 2, data, progress=False)  # the mean of identical teachers is the teacher
+    assert twice["pixel_acc"] == pytest.approx(m["pixel_acc"])
+    flip = evaluate_teachers(one, data, tta=False, progress=False)
+    assert flip["pixels"] == m["pixels"]
+    with pytest.raises(SystemExit, match="name at least one teacher"):
+        pseudo_labels.main(["--evaluate", "test", "--data-path", str(synthetic_root)])
+    assert pseudo_labels.main(["--teachers", "UNet_Weights.OXFORD_PET_V1", "--evaluate", "test",
+                               "--data-path", str(synthetic_root)]) == 0
+    assert f"1 teacher(s), tta=True, test ({len(data)} images): pixel acc" in capsys.readouterr().out
