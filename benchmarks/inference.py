@@ -107,8 +107,7 @@ def runners(model: torch.nn.Module, zoo: bool) -> dict:
             return model(x)
 
     out = {"eager": eager, "cl": channels_last, "fused": prepared, "frozen": jit_frozen, "bf16": bf16}
-    sessions = {}
-    # onnxruntime for every model; its int8 variant for the zoo only
+    sessions = {}  # onnxruntime for every model; its int8 variant for the zoo only
 
     def ort_session(int8: bool):
         import onnxruntime

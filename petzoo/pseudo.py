@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 from ._factory import get_model_and_weights, get_weight
 from ._io import atomic_write, cache_dir
 from ._registry import model_of_weights
+from .data import cutmix, one_hot_targets
 from .transforms import SegmentationPresetEval
 
 #: (identity for the cache key, eval-mode model, its preset)
@@ -64,6 +65,16 @@ def file_teacher(spec: str) -> Teacher:
     return sha256_of(path), _fast(model), SegmentationPresetEval(int(parts[1]))
 
 
+def _probs(model: torch.nn.Module, x: torch.Tensor, tta: bool) -> torch.Tensor:
+    """A teacher's softmax (N, C, h, w) on preprocessed ``x`` at its own resolution, averaged with the
+    horizontal flip's (un-flipped) when ``tta``."""
+    x = x.contiguous(memory_format=torch.channels_last)
+    probs = model(x).float().softmax(1)
+    if tta:
+        probs = (probs + model(x.flip(-1)).float().softmax(1).flip(-1)) / 2
+    return probs
+
+
 @torch.inference_mode()
 def soft_labels(teachers: Sequence[Teacher], images: torch.Tensor, tta: bool = True, batch_size: int = 32,
                 progress: bool = True) -> torch.Tensor:
@@ -75,10 +86,7 @@ def soft_labels(teachers: Sequence[Teacher], images: torch.Tensor, tta: bool = T
     for _, model, preset in teachers:
         parts = []
         for start in tqdm(range(0, len(images), batch_size), desc="teacher", disable=not progress, leave=False):
-            x = preset(images[start:start + batch_size]).contiguous(memory_format=torch.channels_last)
-            probs = model(x).float().softmax(1)
-            if tta:
-                probs = (probs + model(x.flip(-1)).float().softmax(1).flip(-1)) / 2
+            probs = _probs(model, preset(images[start:start + batch_size]), tta)
             parts.append(F.interpolate(probs, size=size, mode="bilinear", align_corners=False))
         probs = torch.cat(parts)
         total = probs if total is None else total + probs
@@ -97,10 +105,7 @@ def evaluate_teachers(teachers: Sequence[Teacher], dataset, tta: bool = True, pr
         image, mask = dataset[i]
         total = 0
         for _, model, preset in teachers:
-            x = preset(image)[None].contiguous(memory_format=torch.channels_last)
-            probs = model(x).float().softmax(1)
-            if tta:
-                probs = (probs + model(x.flip(-1)).float().softmax(1).flip(-1)) / 2
+            probs = _probs(model, preset(image)[None], tta)
             total = total + F.interpolate(probs, size=mask.shape[-2:], mode="bilinear", align_corners=False)
         cm.update(total.argmax(1), mask[None])
     return cm.compute()
@@ -132,7 +137,6 @@ def cached_soft_labels(teachers: Sequence[Teacher], images: torch.Tensor, finger
     meta = {"teachers": [t[0] for t in teachers], "tta": tta, "fingerprint": fingerprint}
     atomic_write(path, lambda tmp: torch.save({"probs": probs, "meta": meta}, tmp))
     return probs, path
-
 
 
 class WeakToStrong:
@@ -171,13 +175,10 @@ class WeakToStrong:
             x = x.contiguous(memory_format=torch.channels_last)
         probs = F.softmax(self.model(x).float(), dim=1)
         self.model.train(was_training)
-        conf, arg = probs.max(1)
-        keep = conf >= self.threshold
-        return F.one_hot(arg, probs.shape[1]).permute(0, 3, 1, 2).float() * keep.unsqueeze(1), keep
+        labels = hard_labels(probs, self.threshold)
+        return one_hot_targets(labels, probs.shape[1], IGNORE_INDEX).float() / 255, labels != IGNORE_INDEX
 
     def __call__(self, batch) -> Tuple[torch.Tensor, torch.Tensor]:
-        from .data import cutmix
-
         strong, weak, target, labeled = batch
         target = target.to(self.device)
         labeled = labeled.to(self.device)

@@ -219,26 +219,33 @@ def evaluate(args, model, size, device, progress, datasets: dict) -> dict:
                            report=lambda line: print(line, flush=True))
 
 
+def labeled_and_unlabeled(args, full, train_idx, progress: bool):
+    """(the unlabeled split, images uint8: the labeled train images then the unlabeled ones, one-hot targets
+    uint8 x 255 of the labeled ones) at --pseudo-size: what every semi-supervised method trains on."""
+    from petzoo.data import one_hot_targets, resized_images
+    from petzoo.datasets import UnlabeledOxfordIIITPet
+
+    unlabeled = UnlabeledOxfordIIITPet(args.data_path)
+    if args.unlabeled_limit:
+        unlabeled.stems = unlabeled.stems[: args.unlabeled_limit]
+    u_images = resized_images(unlabeled, args.pseudo_size, progress=progress)
+    l_images, l_masks = resized_split(full, args.pseudo_size, args.interpolation, progress=progress)
+    return unlabeled, torch.cat([l_images[train_idx], u_images]), one_hot_targets(l_masks[train_idx], 3)
+
+
 def semi_supervised_data(args, full, train_idx, progress: bool):
     """(images uint8, targets uint8 probabilities x 255, info) of the labeled train images (one-hot) and the
     unlabeled split (the teachers' cached soft predictions), at --pseudo-size."""
-    from petzoo.data import one_hot_targets, resized_images
-    from petzoo.datasets import UnlabeledOxfordIIITPet
     from petzoo.pseudo import IGNORE_INDEX, cached_soft_labels, file_teacher, hard_labels, published_teachers
 
     try:
         teachers = published_teachers(args.teachers) + [file_teacher(s) for s in args.teachers_files]
     except (ValueError, KeyError, AttributeError) as err:
         raise SystemExit(f"--teachers: {err}") from None
-    unlabeled = UnlabeledOxfordIIITPet(args.data_path)
-    if args.unlabeled_limit:
-        unlabeled.stems = unlabeled.stems[: args.unlabeled_limit]
-    u_images = resized_images(unlabeled, args.pseudo_size, progress=progress)
-    probs, path = cached_soft_labels(teachers, u_images, unlabeled.fingerprint(), tta=not args.no_tta,
-                                     progress=progress)
-    l_images, l_masks = resized_split(full, args.pseudo_size, args.interpolation, progress=progress)
-    images = torch.cat([l_images[train_idx], u_images])
-    targets = torch.cat([one_hot_targets(l_masks[train_idx], probs.shape[1]), probs])
+    unlabeled, images, labeled_targets = labeled_and_unlabeled(args, full, train_idx, progress)
+    probs, path = cached_soft_labels(teachers, images[len(labeled_targets):], unlabeled.fingerprint(),
+                                     tta=not args.no_tta, progress=progress)
+    targets = torch.cat([labeled_targets, probs])
     info = {
         "teachers": [t[0] for t in teachers], "teacher_names": args.teachers + args.teachers_files,
         "tta": not args.no_tta, "unlabeled_images": len(unlabeled), "unlabeled_fingerprint": unlabeled.fingerprint(),
@@ -253,19 +260,12 @@ def semi_supervised_data(args, full, train_idx, progress: bool):
 def online_data(args, full, train_idx, progress: bool):
     """(images uint8: the labeled train images then the unlabeled split, one-hot targets of the labeled ones,
     info) at --pseudo-size, for --semi."""
-    from petzoo.data import one_hot_targets, resized_images
-    from petzoo.datasets import UnlabeledOxfordIIITPet
-
-    unlabeled = UnlabeledOxfordIIITPet(args.data_path)
-    if args.unlabeled_limit:
-        unlabeled.stems = unlabeled.stems[: args.unlabeled_limit]
-    u_images = resized_images(unlabeled, args.pseudo_size, progress=progress)
-    l_images, l_masks = resized_split(full, args.pseudo_size, args.interpolation, progress=progress)
+    unlabeled, images, labeled_targets = labeled_and_unlabeled(args, full, train_idx, progress)
     info = {
         "method": args.semi, "threshold": args.pseudo_threshold, "unlabeled_images": len(unlabeled),
         "unlabeled_fingerprint": unlabeled.fingerprint(), "labeled_images": len(train_idx),
     }
-    return torch.cat([l_images[train_idx], u_images]), one_hot_targets(l_masks[train_idx], 3), info
+    return images, labeled_targets, info
 
 
 def load_weights(model, spec: str, flag: str) -> None:
