@@ -119,7 +119,9 @@ EXTRA_CANDIDATES: Dict[str, Dict[str, Recipe]] = {
                                      "finetune-from": "MobileFPN_Weights.OXFORD_PET_V1"}),
     },
     # The published V1 weight fine-tuned by distillation from the V1 ensemble on labeled + unlabeled
-    # photos, sized for the 2-core CPU (unet ~190 s, vit_seg ~170 s per epoch of 3,184 images).
+    # photos, sized for the 2-core CPU (unet ~190 s, vit_seg ~170 s, fcn ~375 s per epoch of 3,184 images).
+    "fcn": {"v1_distill_ft": merged(DISTILL, {"lr": "5e-4", "epochs": "10", "batch-size": "16", "channels-last": True,
+                                               "finetune-from": "FCN_Weights.OXFORD_PET_V1"})},
     "unet": {"v1_distill_ft": merged(DISTILL, {"lr": "5e-4", "epochs": "12", "batch-size": "16", "channels-last": True,
                                                 "finetune-from": "UNet_Weights.OXFORD_PET_V1"})},
     "vit_seg": {"v1_distill_ft": merged(DISTILL, {"lr": "5e-4", "weight-decay": "0.05", "epochs": "10", "batch-size": "16",
@@ -141,9 +143,10 @@ FINAL: Dict[str, Dict[str, str]] = {
     # Chosen by select_recipe.py over ce / ce_long / ce_dice_long (train_reference/logs/v2val).
     "OXFORD_PET_V2": {"segnet_dsc": "ce_long",
                       # fixed beforehand, no validation stage (its teachers saw all of trainval)
-                      # vit_seg's recipe is ready but not yet run (CPU time); fcn, segnet and segnet_dsc
-                      # have none yet (at 8.5, ~1 and ~5 img/s they do not fit one 100-minute CPU run)
-                      "mobile_fpn": "v1_ft192", "unet": "v1_distill_ft", "vit_seg": "v1_distill_ft"},
+                      # segnet and segnet_dsc have none (at ~1 and ~5 img/s, 3,184 images an epoch, they do not
+                      # fit one 100-minute CPU run); fcn's 10 epochs at ~8.5 img/s take ~65 minutes
+                      "mobile_fpn": "v1_ft192", "unet": "v1_distill_ft", "vit_seg": "v1_distill_ft",
+                      "fcn": "v1_distill_ft"},
     # V2 fine-tuned at 192 px on the CPU: ce64_ft96 beat ce64_ft64 on validation (train_reference/logs/v3val).
     "OXFORD_PET_V3": {"segnet_dsc": "v2_ft192"},
 }
