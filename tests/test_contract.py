@@ -229,3 +229,51 @@ def test_a_tampered_history_copy_is_refused(repo_with_removed_weight):
     enum = petzoo.WeightsEnum("W", [("V1", to_weights(bad))])
     with pytest.raises(RuntimeError, match="sha256 is"):
         enum.V1.get_state_dict()
+
+
+def test_semi_validation_arms_differ_only_in_method_and_zoom(tmp_path):
+    arms = ["semi_sup", "semi_st", "semi_st_zoom", "semi_fixmatch", "semi_fixmatch_zoom"]
+    for model in ("unet", "segnet_dsc"):
+        cmds = recipes.commands("val", tmp_path, [model], "--seed 1", arms, "OXFORD_PET_V1")
+        args = {name[len(model) + 1:]: cmd for name, cmd in cmds.items()}
+        for cmd in args.values():  # every arm: validation split, same size and augmentation, the seed passed on
+            assert cmd[cmd.index("--val-split") + 1] == "0.1" and cmd[-2:] == ["--seed", "1"]
+            assert cmd[cmd.index("--image-size") + 1] == "64" and cmd[cmd.index("--aug") + 1] == "strong"
+        st = args["semi_st"]
+        # self-training's teacher is this stage's supervised run: trained on the train part only
+        assert st[st.index("--teachers-files") + 1] == f"{model}:64:{tmp_path}/{model}_semi_sup/best.safetensors"
+        assert "--teachers" not in st and "--semi" not in st
+        assert "--zoom" not in st and args["semi_st_zoom"][args["semi_st_zoom"].index("--zoom") + 1] == "2"
+        assert args["semi_fixmatch"][args["semi_fixmatch"].index("--semi") + 1] == "fixmatch"
+        for arm in ("st", "fixmatch"):  # the zoom arm is its arm plus --zoom 2, nothing else
+            zoom, plain = args[f"semi_{arm}_zoom"], args[f"semi_{arm}"]
+            at = zoom.index("--zoom")
+            assert zoom[at + 1] == "2"
+            assert [c.replace(f"_semi_{arm}_zoom", f"_semi_{arm}") for c in zoom[:at] + zoom[at + 2:]] == plain
+        assert "--unlabeled-limit" not in args["semi_sup"]
+
+
+def test_select_recipe_compares_recipes_on_their_mean_over_seeds(tmp_path, capsys):
+    import select_recipe
+
+    def run(folder, name, miou):
+        d = tmp_path / folder / name
+        d.mkdir(parents=True)
+        (d / "metrics.jsonl").write_text(json.dumps({"epoch": 0}) + "\n")
+        scores = {"pixel_acc": 0.8, "miou": miou, "seed_iou": 0.6}
+        (d / "eval.json").write_text(json.dumps({"results": {"val": {"label_resolution": scores}}}))
+        return str(d)
+
+    # "a" wins seed 0 by a little, "b" wins seed 1 by a lot: the mean picks "b"
+    runs = [run("s0", "a", 0.62), run("s0", "b", 0.61), run("s1", "a", 0.60), run("s1", "b", 0.65)]
+    assert select_recipe.main(runs) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-1] == "b" and "miou 0.6300" in lines[0] and "per seed miou 0.6100 0.6500" in lines[0]
+
+
+def test_unlabeled_limit_spreads_over_the_sorted_split():
+    import train
+    stems = [f"breed{b}_{i}" for b in range(10) for i in range(30)]
+    picked = train.spread(stems, 20)
+    assert len(picked) == 20 and len({s.split("_")[0] for s in picked}) == 10 and picked == sorted(picked)
+    assert train.spread(stems[:5], 20) == stems[:5]

@@ -105,8 +105,35 @@ def candidates(model: str) -> Dict[str, Recipe]:
         "ce_dice_long": merged(base, {"loss": "ce+dice", "epochs": LONG_EPOCHS[kind]}),
         "seed": dict(SEED_RECIPE),
     }
+    if kind == "cnn":
+        out.update(semi_candidates(model))
     out.update(EXTRA_CANDIDATES.get(model, {}))
     return out
+
+
+#: The semi-supervised validation table (issue 11), at half scale so that both seeds of every arm fit
+#: the 2-core CPU: 64 px, the unlabeled split thinned to 900 photos spread over all its breeds, every arm
+#: with the same photometric --aug strong and ~13.5k training samples (30 epochs of the 450 labeled
+#: train images; 10 epochs of those + 900 unlabeled). Self-training's teacher is the same seed's
+#: supervised run, which never saw the validation images; run the arms in this order:
+#:   python train_reference/recipes.py val --out runs/semi_s0 --models unet --recipes semi_sup semi_st \
+#:       semi_st_zoom semi_fixmatch semi_fixmatch_zoom --extra '--seed 0'
+#:   python train_reference/select_recipe.py runs/semi_s*/unet_semi_*      # mean over the seeds
+SEMI_VAL: Recipe = {"opt": "adamw", "lr": "2e-3", "weight-decay": "1e-4", "lr-scheduler": "cosine",
+                    "warmup-epochs": "2", "batch-size": "16", "aug": "strong", "image-size": "64",
+                    "channels-last": True}
+SEMI_UNLABELED: Recipe = {"pseudo-size": "96", "unlabeled-limit": "900", "cutmix": "0.5", "epochs": "10"}
+
+
+def semi_candidates(model: str) -> Dict[str, Recipe]:
+    teacher = f"{model}:64:{{out}}/{model}_semi_sup/best.safetensors"
+    st = merged(SEMI_VAL, SEMI_UNLABELED, {"teachers-files": [teacher], "pseudo-threshold": "0.9"})
+    fixmatch = merged(SEMI_VAL, SEMI_UNLABELED, {"semi": "fixmatch", "pseudo-threshold": "0.95"})
+    return {
+        "semi_sup": merged(SEMI_VAL, {"epochs": "30"}),
+        "semi_st": st, "semi_st_zoom": merged(st, {"zoom": "2"}),
+        "semi_fixmatch": fixmatch, "semi_fixmatch_zoom": merged(fixmatch, {"zoom": "2"}),
+    }
 
 
 #: Model-specific candidates ("{out}" is the stage's output folder: runs that start from an earlier run).
@@ -152,6 +179,13 @@ FINAL: Dict[str, Dict[str, str]] = {
 }
 
 
+def fill(value, out: Path):
+    """A recipe value with "{out}" (the stage's output folder) filled in, also inside a list."""
+    if isinstance(value, list):
+        return [fill(v, out) for v in value]
+    return value.replace("{out}", str(out)) if isinstance(value, str) else value
+
+
 def commands(stage: str, out: Path, models: List[str], extra: str, recipes: List[str], weight: str) -> Dict[str, List[str]]:
     cmds = {}
     for model in models:
@@ -169,7 +203,7 @@ def commands(stage: str, out: Path, models: List[str], extra: str, recipes: List
             names = [FINAL[weight][model]]
         for name in names:
             run = out / f"{model}_{name}"
-            recipe = {k: v.replace("{out}", str(out)) if isinstance(v, str) else v for k, v in available[name].items()}
+            recipe = {k: fill(v, out) for k, v in available[name].items()}
             if stage == "val" and recipe.get("teachers"):
                 raise SystemExit(f"{model}/{name}: published teachers saw the validation images; "
                                  f"validate with teachers trained on the train part (--teachers-files)")

@@ -83,7 +83,8 @@ def get_args_parser() -> argparse.ArgumentParser:
     semi.add_argument("--distill", action="store_true", help="soft targets: the teachers' probabilities")
     semi.add_argument("--pseudo-size", type=int, default=192,
                       help="size at which images and teacher predictions are cached (crops are taken from it)")
-    semi.add_argument("--unlabeled-limit", type=int, default=None, help="first N unlabeled images (smoke runs)")
+    semi.add_argument("--unlabeled-limit", type=int, default=None, help="N unlabeled images spread evenly over the split's sorted stems, so every "
+                      "breed stays in (smoke runs, half-scale validation)")
     semi.add_argument("--no-tta", action="store_true", help="teachers without horizontal-flip averaging")
     semi.add_argument("--zoom", type=float, default=1.0,
                       help="random resized crops zooming in up to this factor (close-ups); 1 = whole image")
@@ -219,6 +220,13 @@ def evaluate(args, model, size, device, progress, datasets: dict) -> dict:
                            report=lambda line: print(line, flush=True))
 
 
+def spread(items: list, n: int) -> list:
+    """``n`` of ``items`` (all of them if fewer) at evenly spaced positions, in order."""
+    if n >= len(items):
+        return list(items)
+    return [items[i * len(items) // n] for i in range(n)]
+
+
 def labeled_and_unlabeled(args, full, train_idx, progress: bool):
     """(the unlabeled split, images uint8: the labeled train images then the unlabeled ones, one-hot targets
     uint8 x 255 of the labeled ones) at --pseudo-size: what every semi-supervised method trains on."""
@@ -227,7 +235,7 @@ def labeled_and_unlabeled(args, full, train_idx, progress: bool):
 
     unlabeled = UnlabeledOxfordIIITPet(args.data_path)
     if args.unlabeled_limit:
-        unlabeled.stems = unlabeled.stems[: args.unlabeled_limit]
+        unlabeled.stems = spread(unlabeled.stems, args.unlabeled_limit)
     u_images = resized_images(unlabeled, args.pseudo_size, progress=progress)
     l_images, l_masks = resized_split(full, args.pseudo_size, args.interpolation, progress=progress)
     return unlabeled, torch.cat([l_images[train_idx], u_images]), one_hot_targets(l_masks[train_idx], 3)
