@@ -277,3 +277,36 @@ def test_unlabeled_limit_spreads_over_the_sorted_split():
     picked = train.spread(stems, 20)
     assert len(picked) == 20 and len({s.split("_")[0] for s in picked}) == 10 and picked == sorted(picked)
     assert train.spread(stems[:5], 20) == stems[:5]
+
+
+def test_semi_table_reads_each_arm_and_seed_from_the_runs_logs(tmp_path):
+    import semi_table
+
+    def run(seed, arm, miou, args, semi=None, confident=None):
+        d = tmp_path / f"s{seed}" / f"unet_{arm}"
+        d.mkdir(parents=True)
+        row = {"epoch": 0, **({"confident_share": confident} if confident is not None else {})}
+        (d / "metrics.jsonl").write_text(json.dumps(row) + "\n")
+        scores = {"pixel_acc": 0.8, "miou": miou, "seed_iou": 0.6}
+        (d / "eval.json").write_text(json.dumps({"train_minutes": 2.5, "results": {"val": {"label_resolution": scores}}}))
+        base = {"epochs": 10, "image_size": 64, "zoom": 1.0, "semi": None, "teachers": [], "teachers_files": []}
+        config = {"args": {**base, **args}, "train_size": 450, "val_size": 50, "semi_supervised": semi}
+        (d / "config.json").write_text(json.dumps(config))
+
+    for seed, m in ((0, 0.60), (1, 0.64)):
+        run(seed, "semi_sup", m, {"epochs": 30})
+    run(0, "semi_st", 0.66, {"teachers_files": ["t"], "pseudo_threshold": 0.9},
+        {"unlabeled_images": 900, "ignored_share": 0.25})
+    run(0, "semi_fixmatch_zoom", 0.7, {"semi": "fixmatch", "pseudo_threshold": 0.95, "zoom": 2.0},
+        {"unlabeled_images": 900}, confident=0.5)
+    out = tmp_path / "table.md"
+    assert semi_table.main([str(tmp_path / "s0"), str(tmp_path / "s1"), "--markdown", str(out)]) == 0
+    rows = [line for line in out.read_text().splitlines() if line.startswith("| semi_")]
+    assert rows == [
+        "| semi_sup | supervised | - | 0 | 30 | - | 0.6000 | 0.6400 | 0.6200 | 0.8000 | 0.6000 | 2.5 / 2.5 |",
+        "| semi_st | self-training (threshold 0.9) | - | 900 | 10 | 25.0% ignored | 0.6600 | - | 0.6600* | 0.8000* | 0.6000* | 2.5 |",
+        "| semi_fixmatch_zoom | fixmatch (threshold 0.95) | 2x | 900 | 10 | 50.0% confident (last epoch) | 0.7000 | - "
+        "| 0.7000* | 0.8000* | 0.6000* | 2.5 |",
+    ]
+    assert "64 px, 900 photos of the unlabeled split" in out.read_text()
+    assert semi_table.main([str(tmp_path / "nowhere")]) == 2
