@@ -373,3 +373,20 @@ def test_teacher_accuracy_is_measured_at_label_resolution(synthetic_root, capsys
     assert pseudo_labels.main(["--teachers", "UNet_Weights.OXFORD_PET_V1", "--evaluate", "test",
                                "--data-path", str(synthetic_root)]) == 0
     assert f"1 teacher(s), tta=True, test ({len(data)} images): pixel acc" in capsys.readouterr().out
+
+
+def test_publish_moves_default_only_when_the_new_weight_beats_it_everywhere():
+    sys.path.insert(0, str(ROOT / "train_reference"))
+    import publish
+
+    def scores(acc, miou):
+        return {s: {"pixel_acc": acc, "miou": miou} for s in publish.SPLITS}
+
+    current = {"name": "OXFORD_PET_V1", "meta": {"_metrics": scores(0.85, 0.65)}}
+    assert publish.beats(scores(0.86, 0.66), current) == (
+        True, "DEFAULT moves from OXFORD_PET_V1: better on test, other_breeds in pixel_acc and miou")
+    worse = scores(0.86, 0.66)
+    worse["other_breeds"]["miou"] = 0.64
+    ok, why = publish.beats(worse, current)
+    assert not ok and why == "DEFAULT stays OXFORD_PET_V1: other_breeds miou 0.6400 <= 0.6500"
+    assert publish.beats(worse, None)[0]

@@ -155,12 +155,28 @@ Trained on {DATASET_CREDIT}. These weights are licensed CC BY-SA 4.0.
 """
 
 
+def beats(metrics: dict, current) -> tuple:
+    """(whether ``metrics`` beat the ``current`` DEFAULT manifest entry on every split in pixel accuracy and
+    mIoU, the comparison in words)."""
+    if current is None:
+        return True, "DEFAULT: no earlier DEFAULT, this weight becomes it"
+    old = current["meta"]["_metrics"]
+    losses = [f"{s} {k} {metrics[s][k]:.4f} <= {old[s][k]:.4f}"
+              for s in SPLITS for k in ("pixel_acc", "miou") if metrics[s][k] <= old[s][k]]
+    if losses:
+        return False, f"DEFAULT stays {current['name']}: " + ", ".join(losses)
+    return True, f"DEFAULT moves from {current['name']}: better on {', '.join(SPLITS)} in pixel_acc and miou"
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("run_dir", type=Path)
     p.add_argument("--name", default="OXFORD_PET_V1", help="enum member name")
     p.add_argument("--hub-org", default="petzoo")
     p.add_argument("--no-default", action="store_true", help="do not move DEFAULT to this weight")
+    p.add_argument("--default-if-better", action="store_true",
+                   help="move DEFAULT only if this weight beats the current DEFAULT on every split in pixel accuracy "
+                        "and mIoU (else publish it beside DEFAULT)")
     p.add_argument("--data-path", default=None)
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--weights-dir", type=Path, default=REPO / "weights")
@@ -221,11 +237,17 @@ def main(argv=None) -> int:
         **semi,
         **({"finetuned_from": targs["finetune_from"]} if targs.get("finetune_from") else {}),
     )
+    manifest = json.loads(args.manifest.read_text()) if args.manifest.is_file() else {}
+    make_default = not args.no_default
+    if make_default and args.default_if_better:
+        current = next((e for e in manifest.get(model_name, []) if e.get("default") and e["name"] != args.name), None)
+        make_default, why = beats(metrics, current)
+        print(why)
     entry = {
         "model": model_name,
         "enum": enum,
         "name": args.name,
-        "default": not args.no_default,
+        "default": make_default,
         "local_dir": local_dir,
         "hub_repo": f"{args.hub_org}/{model_name.replace('_', '-')}-oxford-pet-{args.name.lower().split('_')[-1]}",
         "filename": WEIGHTS_NAME,
@@ -247,7 +269,6 @@ def main(argv=None) -> int:
         commit = api.upload_folder(repo_id=args.push, folder_path=str(folder), repo_type="model")
         entry.update(hub_repo=args.push, revision=commit.oid)
 
-    manifest = json.loads(args.manifest.read_text()) if args.manifest.is_file() else {}
     entries = [e for e in manifest.get(model_name, []) if e["name"] != args.name]
     if entry["default"]:
         for e in entries:
