@@ -232,7 +232,8 @@ def test_a_tampered_history_copy_is_refused(repo_with_removed_weight):
 
 
 def test_semi_validation_arms_differ_only_in_method_and_zoom(tmp_path):
-    arms = ["semi_sup", "semi_st", "semi_st_zoom", "semi_fixmatch", "semi_fixmatch_zoom"]
+    arms = ["semi_sup", "semi_st", "semi_st_zoom", "semi_fixmatch", "semi_fixmatch_zoom",
+            "semi_ft_sup", "semi_ft_st", "semi_ft_fixmatch_zoom", "semi_ft_distill_zoom"]
     for model in ("unet", "segnet_dsc"):
         cmds = recipes.commands("val", tmp_path, [model], "--seed 1", arms, "OXFORD_PET_V1")
         args = {name[len(model) + 1:]: cmd for name, cmd in cmds.items()}
@@ -250,7 +251,13 @@ def test_semi_validation_arms_differ_only_in_method_and_zoom(tmp_path):
             at = zoom.index("--zoom")
             assert zoom[at + 1] == "2"
             assert [c.replace(f"_semi_{arm}_zoom", f"_semi_{arm}") for c in zoom[:at] + zoom[at + 2:]] == plain
-        assert "--unlabeled-limit" not in args["semi_sup"]
+        assert "--unlabeled-limit" not in args["semi_sup"] and "--unlabeled-limit" not in args["semi_ft_sup"]
+        sup = f"{tmp_path}/{model}_semi_sup/best.safetensors"
+        for arm in ("semi_ft_sup", "semi_ft_st", "semi_ft_fixmatch_zoom", "semi_ft_distill_zoom"):
+            # a fine-tuning round of the same seed's supervised run, as the published V2 weights are of V1
+            assert args[arm][args[arm].index("--finetune-from") + 1] == sup
+        distill = args["semi_ft_distill_zoom"]
+        assert "--distill" in distill and distill[distill.index("--teachers-files") + 1].endswith(sup)
 
 
 def test_select_recipe_compares_recipes_on_their_mean_over_seeds(tmp_path, capsys):
@@ -299,14 +306,20 @@ def test_semi_table_reads_each_arm_and_seed_from_the_runs_logs(tmp_path):
         {"unlabeled_images": 900, "ignored_share": 0.25})
     run(0, "semi_fixmatch_zoom", 0.7, {"semi": "fixmatch", "pseudo_threshold": 0.95, "zoom": 2.0},
         {"unlabeled_images": 900}, confident=0.5)
+    run(0, "semi_ft_distill_zoom", 0.65, {"teachers_files": ["t"], "distill": True, "zoom": 2.0,
+                                           "finetune_from": str(tmp_path / "s0" / "unet_semi_sup" / "best.safetensors")},
+        {"unlabeled_images": 900})
     out = tmp_path / "table.md"
     assert semi_table.main([str(tmp_path / "s0"), str(tmp_path / "s1"), "--markdown", str(out)]) == 0
     rows = [line for line in out.read_text().splitlines() if line.startswith("| semi_")]
     assert rows == [
-        "| semi_sup | supervised | - | 0 | 30 | - | 0.6000 | 0.6400 | 0.6200 | 0.8000 | 0.6000 | 2.5 / 2.5 |",
-        "| semi_st | self-training (threshold 0.9) | - | 900 | 10 | 25.0% ignored | 0.6600 | - | 0.6600* | 0.8000* | 0.6000* | 2.5 |",
-        "| semi_fixmatch_zoom | fixmatch (threshold 0.95) | 2x | 900 | 10 | 50.0% confident (last epoch) | 0.7000 | - "
-        "| 0.7000* | 0.8000* | 0.6000* | 2.5 |",
+        "| semi_sup | scratch | supervised | - | 0 | 30 | - | 0.6000 | 0.6400 | 0.6200 | 0.8000 | 0.6000 | 2.5 / 2.5 |",
+        "| semi_st | scratch | self-training (threshold 0.9) | - | 900 | 10 | 25.0% ignored | 0.6600 | - | 0.6600* | 0.8000* "
+        "| 0.6000* | 2.5 |",
+        "| semi_fixmatch_zoom | scratch | fixmatch (threshold 0.95) | 2x | 900 | 10 | 50.0% confident (last epoch) | 0.7000 "
+        "| - | 0.7000* | 0.8000* | 0.6000* | 2.5 |",
+        "| semi_ft_distill_zoom | unet_semi_sup | distillation (soft targets) | 2x | 900 | 10 | - | 0.6500 | - | 0.6500* "
+        "| 0.8000* | 0.6000* | 2.5 |",
     ]
     assert "64 px, 900 photos of the unlabeled split" in out.read_text()
     assert semi_table.main([str(tmp_path / "nowhere")]) == 2

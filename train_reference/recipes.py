@@ -129,10 +129,19 @@ def semi_candidates(model: str) -> Dict[str, Recipe]:
     teacher = f"{model}:64:{{out}}/{model}_semi_sup/best.safetensors"
     st = merged(SEMI_VAL, SEMI_UNLABELED, {"teachers-files": [teacher], "pseudo-threshold": "0.9"})
     fixmatch = merged(SEMI_VAL, SEMI_UNLABELED, {"semi": "fixmatch", "pseudo-threshold": "0.95"})
+    # The published V2 weights are a fine-tuning round of a supervised weight, so the same round is
+    # compared here: the supervised run continued for the same number of samples on labeled images only,
+    # or with the unlabeled ones by each method (distill: the soft targets the V2 recipes use).
+    ft = {"finetune-from": f"{{out}}/{model}_semi_sup/best.safetensors", "lr": "5e-4", "warmup-epochs": "1"}
     return {
         "semi_sup": merged(SEMI_VAL, {"epochs": "30"}),
         "semi_st": st, "semi_st_zoom": merged(st, {"zoom": "2"}),
         "semi_fixmatch": fixmatch, "semi_fixmatch_zoom": merged(fixmatch, {"zoom": "2"}),
+        "semi_ft_sup": merged(SEMI_VAL, {"epochs": "30"}, ft),
+        "semi_ft_st": merged(st, ft), "semi_ft_st_zoom": merged(st, {"zoom": "2"}, ft),
+        "semi_ft_fixmatch": merged(fixmatch, ft), "semi_ft_fixmatch_zoom": merged(fixmatch, {"zoom": "2"}, ft),
+        "semi_ft_distill_zoom": merged(SEMI_VAL, SEMI_UNLABELED, {"teachers-files": [teacher], "distill": True,
+                                                                  "zoom": "2"}, ft),
     }
 
 

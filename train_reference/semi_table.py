@@ -18,7 +18,8 @@ from typing import Dict, List, Optional
 
 from select_recipe import val_scores
 
-ARMS = ["semi_sup", "semi_st", "semi_st_zoom", "semi_fixmatch", "semi_fixmatch_zoom"]
+ARMS = ["semi_sup", "semi_st", "semi_st_zoom", "semi_fixmatch", "semi_fixmatch_zoom",
+        "semi_ft_sup", "semi_ft_st", "semi_ft_st_zoom", "semi_ft_fixmatch", "semi_ft_fixmatch_zoom", "semi_ft_distill_zoom"]
 
 
 def describe(config: dict) -> Dict[str, str]:
@@ -26,11 +27,14 @@ def describe(config: dict) -> Dict[str, str]:
     args, semi = config["args"], config.get("semi_supervised") or {}
     if args.get("semi"):
         method = f"{args['semi']} (threshold {args['pseudo_threshold']})"
+    elif (args.get("teachers_files") or args.get("teachers")) and args.get("distill"):
+        method = "distillation (soft targets)"
     elif args.get("teachers_files") or args.get("teachers"):
         method = f"self-training (threshold {args['pseudo_threshold']})"
     else:
         method = "supervised"
-    return {"method": method, "zoom": f"{args.get('zoom', 1):g}x" if args.get("zoom", 1) != 1 else "-",
+    start = Path(args["finetune_from"]).parent.name if args.get("finetune_from") else "scratch"
+    return {"start": start, "method": method, "zoom": f"{args.get('zoom', 1):g}x" if args.get("zoom", 1) != 1 else "-",
             "unlabeled": str(semi.get("unlabeled_images", 0)), "epochs": str(args["epochs"])}
 
 
@@ -82,9 +86,12 @@ def markdown(rows: List[Dict[str, str]], folders: List[Path], model: str, comman
         f"scored on the other {k['val']} (validation at label resolution, best epoch); each seed is a different validation fold",
         "and initialisation. Arms: supervised only; offline self-training on hard pseudo-labels from the same",
         "seed's supervised run (which never saw that seed's validation images; uncertain pixels ignored);",
-        "FixMatch (online: the model labels each unlabeled weak view, learns it on the strong view); each",
-        "semi-supervised arm with and without zoom (random resized crops up to 2x). Same photometric",
-        "augmentation (`--aug strong`) and about the same number of training samples in every arm. Reduced",
+        "FixMatch (online: the model labels each unlabeled weak view, learns it on the strong view);",
+        "distillation from that run's soft predictions; with and without zoom (random resized crops up to",
+        "2x). \"start\": from scratch, or a fine-tuning round of the same seed's supervised run (as the",
+        "published V2 weights are of V1), where the control continues it on labeled images only. Same",
+        "photometric augmentation (`--aug strong`) and about the same number of training samples in every",
+        "arm of a start. Reduced",
         f"scale ({k['size']} px, {k['unlabeled']} photos of the unlabeled split, spread over all its breeds) so that every",
         "arm runs twice on the 2-core CPU: read it for the direction of each change, not for the published",
         "weights' accuracy. \"seed N\" columns are validation mIoU; a mean marked * lacks a seed.", "",
