@@ -180,7 +180,7 @@ FINAL: Dict[str, Dict[str, str]] = {
     "OXFORD_PET_V2": {"segnet_dsc": "ce_long",
                       # fixed beforehand, no validation stage (its teachers saw all of trainval)
                       # segnet and segnet_dsc have none (at ~1 and ~5 img/s, 3,184 images an epoch, they do not
-                      # fit one 100-minute CPU run); fcn's 10 epochs at ~8.5 img/s take ~65 minutes
+                      # fit one 100-minute CPU run); fcn's (10 epochs at ~8.5 img/s, ~65 minutes) is ready, not yet run
                       "mobile_fpn": "v1_ft192", "unet": "v1_distill_ft", "vit_seg": "v1_distill_ft",
                       "fcn": "v1_distill_ft"},
     # V2 fine-tuned at 192 px on the CPU: ce64_ft96 beat ce64_ft64 on validation (train_reference/logs/v3val).
