@@ -115,10 +115,12 @@ def candidates(model: str) -> Dict[str, Recipe]:
 #: the 2-core CPU: 64 px, the unlabeled split thinned to 900 photos spread over all its breeds, every arm
 #: with the same photometric --aug strong and ~13.5k training samples (30 epochs of the 450 labeled
 #: train images; 10 epochs of those + 900 unlabeled). Self-training's teacher is the same seed's
-#: supervised run, which never saw the validation images; run the arms in this order:
+#: supervised run, which never saw the validation images; run semi_sup first (the others start from it
+#: or learn from it), then the other arms of semi_candidates, once per seed:
 #:   python train_reference/recipes.py val --out runs/semi_s0 --models unet --recipes semi_sup semi_st \
-#:       semi_st_zoom semi_fixmatch semi_fixmatch_zoom --extra '--seed 0'
-#:   python train_reference/select_recipe.py runs/semi_s*/unet_semi_*      # mean over the seeds
+#:       semi_st_zoom semi_fixmatch semi_fixmatch_zoom semi_ft_sup ... --extra '--seed 0'
+#:   python train_reference/select_recipe.py runs/semi_s*/unet_semi_ft_*   # mean over the seeds
+#:   python train_reference/semi_table.py runs/semi_s0 runs/semi_s1 --model unet
 SEMI_VAL: Recipe = {"opt": "adamw", "lr": "2e-3", "weight-decay": "1e-4", "lr-scheduler": "cosine",
                     "warmup-epochs": "2", "batch-size": "16", "aug": "strong", "image-size": "64",
                     "channels-last": True}
@@ -126,7 +128,7 @@ SEMI_UNLABELED: Recipe = {"pseudo-size": "96", "unlabeled-limit": "900", "cutmix
 
 
 def semi_candidates(model: str) -> Dict[str, Recipe]:
-    teacher = f"{model}:64:{{out}}/{model}_semi_sup/best.safetensors"
+    teacher = f"{model}:{SEMI_VAL['image-size']}:{{out}}/{model}_semi_sup/best.safetensors"
     st = merged(SEMI_VAL, SEMI_UNLABELED, {"teachers-files": [teacher], "pseudo-threshold": "0.9"})
     fixmatch = merged(SEMI_VAL, SEMI_UNLABELED, {"semi": "fixmatch", "pseudo-threshold": "0.95"})
     # The published V2 weights are a fine-tuning round of a supervised weight, so the same round is

@@ -251,12 +251,13 @@ def semi_supervised_data(args, full, train_idx, progress: bool):
     except (ValueError, KeyError, AttributeError) as err:
         raise SystemExit(f"--teachers: {err}") from None
     unlabeled, images, labeled_targets = labeled_and_unlabeled(args, full, train_idx, progress)
-    probs, path = cached_soft_labels(teachers, images[len(labeled_targets):], unlabeled.fingerprint(),
+    fingerprint = unlabeled.fingerprint()  # reads every unlabeled image: once
+    probs, path = cached_soft_labels(teachers, images[len(labeled_targets):], fingerprint,
                                      tta=not args.no_tta, progress=progress)
     targets = torch.cat([labeled_targets, probs])
     info = {
         "teachers": [t[0] for t in teachers], "teacher_names": args.teachers + args.teachers_files,
-        "tta": not args.no_tta, "unlabeled_images": len(unlabeled), "unlabeled_fingerprint": unlabeled.fingerprint(),
+        "tta": not args.no_tta, "unlabeled_images": len(unlabeled), "unlabeled_fingerprint": fingerprint,
         "soft_labels": path.name, "labeled_images": len(train_idx),
     }
     if args.pseudo_threshold is not None:
