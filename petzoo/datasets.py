@@ -142,13 +142,25 @@ class OxfordIIITPet(torch.utils.data.Dataset):
         return sub
 
     def fingerprint(self) -> str:
-        """sha256 over the list and every listed image and trimap's bytes."""
-        digest = hashlib.sha256(self.split.encode())
-        for stem in self.stems:
-            digest.update(stem.encode())
-            for path in (self.image_path(stem), self.trimap_path(stem)):
-                digest.update(path.read_bytes())
-        return digest.hexdigest()
+        """sha256 over the list and every listed image and trimap's bytes (read once per instance
+        and list of stems: training asks for it several times)."""
+        return _memo_fingerprint(self, lambda stem: (self.image_path(stem), self.trimap_path(stem)))
+
+
+def _memo_fingerprint(dataset, files_of) -> str:
+    """sha256 over ``dataset.split``, each stem and the bytes of ``files_of(stem)``; remembered on the
+    instance for its current (split, stems), so that a changed list (e.g. a thinned split) is re-read."""
+    key = (dataset.split, tuple(dataset.stems))
+    memo = getattr(dataset, "_fingerprint_memo", None)
+    if memo is not None and memo[0] == key:
+        return memo[1]
+    digest = hashlib.sha256(dataset.split.encode())
+    for stem in dataset.stems:
+        digest.update(stem.encode())
+        for path in files_of(stem):
+            digest.update(path.read_bytes())
+    dataset._fingerprint_memo = (key, digest.hexdigest())
+    return dataset._fingerprint_memo[1]
 
 
 def breed_of(stem: str) -> str:
@@ -192,12 +204,8 @@ class UnlabeledOxfordIIITPet(torch.utils.data.Dataset):
         return sorted({breed_of(s) for s in self.stems})
 
     def fingerprint(self) -> str:
-        """sha256 over the stems and every image's bytes."""
-        digest = hashlib.sha256(self.split.encode())
-        for stem in self.stems:
-            digest.update(stem.encode())
-            digest.update(self.image_path(stem).read_bytes())
-        return digest.hexdigest()
+        """sha256 over the stems and every image's bytes (read once per instance and list of stems)."""
+        return _memo_fingerprint(self, lambda stem: (self.image_path(stem),))
 
 
 def describe_splits(root: Union[str, Path, None] = None) -> str:

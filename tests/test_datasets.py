@@ -77,6 +77,19 @@ def test_cache_is_written_once_and_keyed_by_content(synthetic_root):
     assert not torch.equal(changed[0][0], first[0][0])
 
 
+def test_fingerprint_is_read_once_per_instance_and_list_of_stems(synthetic_root):
+    ds = OxfordIIITPet(synthetic_root, "trainval")
+    first = ds.fingerprint()
+    h, w = ds[0][1].shape
+    Image.fromarray(np.zeros((h, w, 3), np.uint8)).save(ds.image_path(ds.stems[0]))
+    assert ds.fingerprint() == first  # remembered: the files are not read again
+    assert OxfordIIITPet(synthetic_root, "trainval").fingerprint() != first  # a new instance reads them
+    sub = ds.subset([1, 2], "trainval-val")
+    fresh = OxfordIIITPet(synthetic_root, "trainval")
+    fresh.stems, fresh.split = fresh.stems[1:3], "trainval-val"
+    assert sub.fingerprint() == fresh.fingerprint() != first  # another list of stems is read anew
+
+
 @pytest.mark.parametrize("name", ["basic", "rich"])
 def test_augmentation_moves_image_and_mask_together(name):
     mask = np.zeros((64, 64), np.uint8)
