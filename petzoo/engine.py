@@ -37,19 +37,22 @@ def train_one_epoch(
     """One pass over ``loader``; the scheduler (if any) steps per iteration.
 
     ``prepare`` turns each batch into (images, targets) before the forward pass (e.g.
-    :class:`petzoo.pseudo.WeakToStrong` labels unlabeled images with the model itself);
-    by default a batch is (images, targets). The returned loss is the mean over all
-    samples of all ranks.
+    :class:`petzoo.pseudo.WeakToStrong` labels unlabeled images with the model itself),
+    or into (images, targets, context) where the forward pass runs inside ``context``
+    (:class:`petzoo.pseudo.UniMatch` perturbs features for that pass); by default a batch
+    is (images, targets). The returned loss is the mean over all samples of all ranks.
     """
     model.train()
     total, count = torch.zeros((), device=device), 0
     for batch in tqdm(loader, desc=desc, disable=not progress, leave=False):
-        images, masks = prepare(batch) if prepare is not None else batch
+        prepared = prepare(batch) if prepare is not None else batch
+        images, masks = prepared[0], prepared[1]
+        context = prepared[2] if len(prepared) > 2 else contextlib.nullcontext()
         images = images.to(device, non_blocking=True)
         if channels_last:
             images = images.contiguous(memory_format=torch.channels_last)
         masks = masks.to(device, non_blocking=True)
-        with autocast(device, amp):
+        with autocast(device, amp), context:
             loss = criterion(model(images).float(), masks)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from contextlib import contextmanager
 from pathlib import Path
 from typing import List, Sequence, Tuple
 
@@ -178,14 +179,79 @@ class WeakToStrong:
         labels = hard_labels(probs, self.threshold)
         return one_hot_targets(labels, probs.shape[1], IGNORE_INDEX).float() / 255, labels != IGNORE_INDEX
 
-    def __call__(self, batch) -> Tuple[torch.Tensor, torch.Tensor]:
+    def labeled(self, batch) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(strong views, targets with the unlabeled images' pseudo-labels, weak views, unlabeled mask)."""
         strong, weak, target, labeled = batch
         target = target.to(self.device)
-        labeled = labeled.to(self.device)
-        unlabeled = ~labeled
+        unlabeled = ~labeled.to(self.device)
         if unlabeled.any():
             pseudo, keep = self.pseudo_labels(weak[unlabeled.cpu()])
             target[unlabeled] = pseudo
             self.confident += int(keep.sum())
             self.pixels += keep.numel()
-        return cutmix(strong.to(self.device), target, self.cutmix)
+        return strong.to(self.device), target, weak.to(self.device), unlabeled
+
+    def __call__(self, batch) -> Tuple[torch.Tensor, torch.Tensor]:
+        strong, target, _, _ = self.labeled(batch)
+        return cutmix(strong, target, self.cutmix)
+
+
+def channel_dropout(x: torch.Tensor, p: float) -> torch.Tensor:
+    """Drop whole channels per sample with probability ``p`` (kept ones scaled by 1/(1-p)): Dropout2d on a
+    feature map (N, C, H, W), the same on a token sequence (N, L, D) whose channels are the last dim."""
+    if x.dim() == 4:
+        return F.dropout2d(x, p, training=True)
+    if x.dim() == 3:
+        keep = torch.empty(x.shape[0], 1, x.shape[2], device=x.device, dtype=x.dtype).bernoulli_(1 - p)
+        return x * keep / (1 - p)
+    raise ValueError(f"channel_dropout: expected a (N, C, H, W) map or (N, L, D) tokens, got shape {tuple(x.shape)}")
+
+
+class FeatureDropout:
+    """A model's ``feature_perturbation`` for one forward pass of a batch of ``batch`` samples: channel
+    dropout (probability ``p``) on the encoder features of samples ``start`` and after, the others
+    untouched."""
+
+    def __init__(self, p: float, start: int, batch: int):
+        self.p, self.start, self.batch = p, start, batch
+
+    def __call__(self, feature: torch.Tensor) -> torch.Tensor:
+        if feature.shape[0] != self.batch:
+            raise RuntimeError(f"FeatureDropout: armed for a batch of {self.batch}, got {feature.shape[0]} samples")
+        return torch.cat([feature[:self.start], channel_dropout(feature[self.start:], self.p)])
+
+
+class UniMatch(WeakToStrong):
+    """FixMatch plus UniMatch's feature-perturbation stream (Yang et al., CVPR 2023).
+
+    The strong views are trained on the weak views' pseudo-labels as in :class:`WeakToStrong`; in the
+    same forward pass the unlabeled images' *weak* views go through the model a second time with
+    channel dropout (probability ``fp_dropout``, UniMatch's 0.5) on every encoder feature the decoder
+    reads (:meth:`petzoo.models.SegmentationModel.decoder_input`), and are trained on the same
+    pseudo-labels. Returns (images, targets, forward context): the context arms the perturbation for
+    that one forward pass of ``train_one_epoch`` and disarms it after.
+    """
+
+    def __init__(self, model: torch.nn.Module, threshold: float, cutmix: float = 0.0,
+                 device: torch.device = torch.device("cpu"), channels_last: bool = False, fp_dropout: float = 0.5):
+        if not hasattr(model, "decoder_input"):
+            raise ValueError(f"UniMatch: {type(model).__name__} has no decoder_input (not a petzoo SegmentationModel)")
+        if not 0 < fp_dropout < 1:
+            raise ValueError(f"fp_dropout must be in (0, 1), got {fp_dropout}")
+        super().__init__(model, threshold, cutmix, device, channels_last)
+        self.fp_dropout = fp_dropout
+
+    @contextmanager
+    def perturbing(self, start: int, batch: int):
+        self.model.feature_perturbation = FeatureDropout(self.fp_dropout, start, batch)
+        try:
+            yield
+        finally:
+            self.model.feature_perturbation = None
+
+    def __call__(self, batch):
+        strong, target, weak, unlabeled = self.labeled(batch)
+        strong, strong_target = cutmix(strong, target.clone(), self.cutmix)
+        images = torch.cat([strong, weak[unlabeled]])
+        targets = torch.cat([strong_target, target[unlabeled]])
+        return images, targets, self.perturbing(len(strong), len(images))

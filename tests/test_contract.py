@@ -233,7 +233,7 @@ def test_a_tampered_history_copy_is_refused(repo_with_removed_weight):
 
 def test_semi_validation_arms_differ_only_in_method_and_zoom(tmp_path):
     arms = ["semi_sup", "semi_st", "semi_st_zoom", "semi_fixmatch", "semi_fixmatch_zoom",
-            "semi_ft_sup", "semi_ft_st", "semi_ft_fixmatch_zoom", "semi_ft_distill_zoom"]
+            "semi_ft_sup", "semi_ft_st", "semi_ft_fixmatch_zoom", "semi_ft_unimatch_zoom", "semi_ft_distill_zoom"]
     for model in ("unet", "segnet_dsc"):
         cmds = recipes.commands("val", tmp_path, [model], "--seed 1", arms, "OXFORD_PET_V1")
         args = {name[len(model) + 1:]: cmd for name, cmd in cmds.items()}
@@ -256,6 +256,10 @@ def test_semi_validation_arms_differ_only_in_method_and_zoom(tmp_path):
         for arm in ("semi_ft_sup", "semi_ft_st", "semi_ft_fixmatch_zoom", "semi_ft_distill_zoom"):
             # a fine-tuning round of the same seed's supervised run, as the published V2 weights are of V1
             assert args[arm][args[arm].index("--finetune-from") + 1] == sup
+        uni, fix = args["semi_ft_unimatch_zoom"], args["semi_ft_fixmatch_zoom"]  # FixMatch + feature perturbation
+        at = uni.index("--semi")
+        assert uni[at + 1] == "unimatch" and fix[at + 1] == "fixmatch"
+        assert [c.replace("unimatch", "fixmatch") for c in uni] == fix
         distill = args["semi_ft_distill_zoom"]
         assert "--distill" in distill and distill[distill.index("--teachers-files") + 1].endswith(sup)
 

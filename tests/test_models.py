@@ -30,7 +30,8 @@ class TinyNet(SegmentationModel):
         self.head = torch.nn.Conv2d(width, num_classes, 1)
 
     def forward_logits(self, x):
-        return F.interpolate(self.head(torch.relu(self.down(x))), size=x.shape[-2:], mode="bilinear")
+        feature = self.decoder_input(torch.relu(self.down(x)))
+        return F.interpolate(self.head(feature), size=x.shape[-2:], mode="bilinear")
 
 
 TinyNet_Weights = WeightsEnum("TinyNet_Weights", [])
@@ -120,6 +121,32 @@ def test_backward_reaches_every_parameter(name):
     F.cross_entropy(model(x), target).backward()
     missing = [n for n, p in model.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0]
     assert not missing, missing
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_decoder_reads_encoder_features_through_decoder_input(name):
+    # UniMatch's feature perturbation reaches a model only through decoder_input: every family routes
+    # its encoder features there (the output depends on what it returns), and with nothing set, or the
+    # identity, the output is the plain forward's.
+    model = build_small(name).train()
+    x = sample(model)
+    seen, noise = [], torch.full((), 0.5, requires_grad=True)
+
+    def add_noise(feature):
+        seen.append(tuple(feature.shape))
+        return feature + noise * torch.randn_like(feature)
+
+    torch.manual_seed(2)
+    model.feature_perturbation = add_noise
+    (model(x) ** 2).mean().backward()
+    assert seen and all(shape[0] == x.shape[0] for shape in seen)
+    assert noise.grad is not None and noise.grad.abs() > 0
+    model.eval()
+    with torch.no_grad():
+        model.feature_perturbation = lambda feature: feature
+        same = model(x)
+        model.feature_perturbation = None
+        torch.testing.assert_close(same, model(x))
 
 
 @pytest.mark.parametrize("name", MODELS)

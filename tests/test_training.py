@@ -330,26 +330,66 @@ def test_weak_to_strong_labels_unlabeled_images_from_the_weak_view_and_keeps_lab
         WeakToStrong(model, threshold=1.5)
 
 
-def test_fixmatch_run_learns_from_unlabeled_images_without_a_teacher(synthetic_root, tmp_path):
+def test_channel_dropout_drops_whole_channels_of_maps_and_tokens():
+    from petzoo.pseudo import FeatureDropout, channel_dropout
+
+    torch.manual_seed(0)
+    fmap, tokens = torch.ones(4, 32, 5, 5), torch.ones(4, 7, 32)  # (N, C, H, W) and (N, L, D)
+    for out, channels_at in ((channel_dropout(fmap, 0.5), (2, 3)), (channel_dropout(tokens, 0.5), (1,))):
+        per_channel = out.amax(dim=channels_at)  # a channel is all zero or all 2 (kept, scaled by 1/(1-p))
+        assert torch.equal(per_channel, out.amin(dim=channels_at)) and set(per_channel.unique().tolist()) == {0.0, 2.0}
+    with pytest.raises(ValueError, match="expected"):
+        channel_dropout(torch.ones(4, 32), 0.5)
+    drop = FeatureDropout(0.5, start=2, batch=4)
+    out = drop(fmap)
+    assert torch.equal(out[:2], fmap[:2]) and (out[2:] == 0).any()
+    with pytest.raises(RuntimeError, match="armed for a batch of 4"):
+        drop(fmap[:3])
+
+
+def test_unimatch_adds_the_weak_views_with_perturbed_features_for_one_forward_pass():
+    from petzoo.pseudo import UniMatch
+
+    model = petzoo.get_model("unet", width=4, depth=2).train()
+    strong, weak = torch.randn(3, 3, 16, 16), torch.randn(3, 3, 16, 16)
+    target = torch.zeros(3, 3, 16, 16)
+    target[0, 2] = 1
+    labeled = torch.tensor([True, False, False])
+    step = UniMatch(model, threshold=0.0)  # every pixel gets a pseudo-label
+    images, targets, context = step((strong, weak, target.clone(), labeled))
+    assert images.shape[0] == 5 and torch.equal(images[:3], strong) and torch.equal(images[3:], weak[1:])
+    assert torch.equal(targets[0], target[0]) and torch.equal(targets[3:], targets[1:3])  # same pseudo-labels
+    assert model.feature_perturbation is None
+    with context:
+        armed = model.feature_perturbation
+        model(images).sum().backward()
+    assert armed is not None and armed.start == 3 and armed.batch == 5 and model.feature_perturbation is None
+    with pytest.raises(ValueError, match="has no decoder_input"):
+        UniMatch(torch.nn.Conv2d(3, 3, 1), threshold=0.9)
+
+
+@pytest.mark.parametrize("method", ["fixmatch", "unimatch"])
+def test_fixmatch_run_learns_from_unlabeled_images_without_a_teacher(synthetic_root, tmp_path, method):
     add_unlabeled(synthetic_root, tmp_path)
     out = tmp_path / "fixmatch"
     base = tiny_args(synthetic_root, out)
     base[base.index("--aug") + 1] = "strong"
-    run_train(base + ["--semi", "fixmatch", "--pseudo-threshold", "0.5", "--pseudo-size", "48", "--zoom", "2",
+    run_train(base + ["--semi", method, "--pseudo-threshold", "0.5", "--pseudo-size", "48", "--zoom", "2",
                       "--cutmix", "0.5", "--val-split", "0.25"])  # no teacher: a validation split is clean
     config = json.loads((out / "config.json").read_text())
     semi = config["semi_supervised"]
-    assert semi["method"] == "fixmatch" and semi["threshold"] == 0.5
+    assert semi["method"] == method and semi["threshold"] == 0.5
     assert semi["unlabeled_images"] == 2 and semi["labeled_images"] == config["train_size"]
     rows = [json.loads(r) for r in (out / "metrics.jsonl").read_text().splitlines()]
     assert len(rows) == 2 and all(r["loss"] > 0 and 0 <= r["confident_share"] <= 1 and "val" in r for r in rows)
     import publish  # what the weight's meta and model card will say
 
     meta = publish.semi_supervised_meta(config)["semi_supervised"]
-    assert meta["method"].startswith("online weak-to-strong consistency (FixMatch, threshold 0.5)")
+    name = {"fixmatch": "FixMatch", "unimatch": "UniMatch: FixMatch plus feature perturbation"}[method]
+    assert meta["method"].startswith(f"online weak-to-strong consistency ({name}, threshold 0.5)")
     assert meta["teachers"] == [] and meta["unlabeled_images"] == 2
-    assert publish.describe("segnet_dsc", None, 32, meta).endswith("plus 2 unlabeled photos, "
-                                                                   "online weak-to-strong consistency (FixMatch, threshold 0.5).")
+    assert publish.describe("segnet_dsc", None, 32, meta).endswith(
+        f"plus 2 unlabeled photos, online weak-to-strong consistency ({name}, threshold 0.5).")
 
 
 def test_teacher_accuracy_is_measured_at_label_resolution(synthetic_root, capsys):

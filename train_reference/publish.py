@@ -51,8 +51,9 @@ def semi_supervised_meta(cfg: dict) -> dict:
     semi, targs = cfg.get("semi_supervised"), cfg["args"]
     if not semi:
         return {}
-    if semi.get("method") == "fixmatch":
-        method = f"online weak-to-strong consistency (FixMatch, threshold {semi['threshold']})"
+    if semi.get("method") in ("fixmatch", "unimatch"):
+        name = {"fixmatch": "FixMatch", "unimatch": "UniMatch: FixMatch plus feature perturbation"}[semi["method"]]
+        method = f"online weak-to-strong consistency ({name}, threshold {semi['threshold']})"
         teachers = {"teachers": []}
     else:
         method = "offline " + ("distillation from the teachers' soft predictions" if targs.get("distill")

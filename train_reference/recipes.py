@@ -142,6 +142,8 @@ def semi_candidates(model: str) -> Dict[str, Recipe]:
         "semi_ft_sup": merged(SEMI_VAL, {"epochs": "30"}, ft),
         "semi_ft_st": merged(st, ft), "semi_ft_st_zoom": merged(st, {"zoom": "2"}, ft),
         "semi_ft_fixmatch": merged(fixmatch, ft), "semi_ft_fixmatch_zoom": merged(fixmatch, {"zoom": "2"}, ft),
+        # UniMatch = FixMatch + the feature-perturbation stream: compared with semi_ft_fixmatch_zoom
+        "semi_ft_unimatch_zoom": merged(fixmatch, {"semi": "unimatch", "zoom": "2"}, ft),
         "semi_ft_distill_zoom": merged(SEMI_VAL, SEMI_UNLABELED, {"teachers-files": [teacher], "distill": True,
                                                                   "zoom": "2"}, ft),
     }

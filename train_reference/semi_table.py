@@ -86,6 +86,9 @@ def markdown(rows: List[Dict[str, str]], folders: List[Path], model: str, comman
         "and initialisation. Arms: supervised only; offline self-training on hard pseudo-labels from the same",
         "seed's supervised run (which never saw that seed's validation images; uncertain pixels ignored);",
         "FixMatch (online: the model labels each unlabeled weak view, learns it on the strong view);",
+        *(["UniMatch (FixMatch plus a second pass of the weak view with channel dropout, 0.5, on every",
+           "encoder feature the decoder reads, learning the same pseudo-label);"]
+          if any(r["method"].startswith("unimatch") for r in rows) else []),
         "distillation from that run's soft predictions; with and without zoom (random resized crops up to",
         "2x). \"start\": from scratch, or a fine-tuning round of the same seed's supervised run (as the",
         "published V2 weights are of V1), where the control continues it on labeled images only. Same",

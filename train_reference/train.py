@@ -40,7 +40,7 @@ from petzoo.engine import evaluate_splits, oxford_splits, evaluate_tensors, trai
 from petzoo.hub import to_float32
 from petzoo.profile import describe_device
 from petzoo.losses import SoftTargetCrossEntropy, build_loss
-from petzoo.pseudo import WeakToStrong
+from petzoo.pseudo import UniMatch, WeakToStrong
 from petzoo.transforms import IMAGENET_MEAN, IMAGENET_STD, INTERPOLATIONS, SegmentationPresetEval
 
 REPO = Path(__file__).resolve().parent.parent
@@ -72,9 +72,10 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--interpolation", default="bilinear", choices=INTERPOLATIONS, help="image resize")
     p.add_argument("--aug", default="basic", choices=AUGMENTATIONS)
     semi = p.add_argument_group("semi-supervised (offline self-training or online consistency on the unlabeled split)")
-    semi.add_argument("--semi", default=None, choices=["fixmatch"],
+    semi.add_argument("--semi", default=None, choices=["fixmatch", "unimatch"],
                       help="online weak-to-strong consistency: the model labels each unlabeled image's weak view "
-                           "(pixels below --pseudo-threshold ignored) and learns it on the strong view; no teacher")
+                           "(pixels below --pseudo-threshold ignored) and learns it on the strong view; no teacher. "
+                           "unimatch: also on the weak view with channel dropout (0.5) on the encoder features")
     semi.add_argument("--teachers", nargs="*", default=[], help="published weights, e.g. UNet_Weights.DEFAULT")
     semi.add_argument("--teachers-files", nargs="*", default=[], help="MODEL:SIZE:PATH.safetensors[:JSON kwargs]")
     semi.add_argument("--pseudo-threshold", type=float, default=None,
@@ -354,7 +355,8 @@ def main(args, argv: list[str] | None = None) -> dict:
         semi_images, semi_targets, semi_info = semi_supervised_data(args, full, train_idx, progress)
     elif online:
         semi_images, semi_targets, semi_info = online_data(args, full, train_idx, progress)
-        step = WeakToStrong(model, args.pseudo_threshold, args.cutmix, device, args.channels_last)
+        step = (UniMatch if args.semi == "unimatch" else WeakToStrong)(
+            model, args.pseudo_threshold, args.cutmix, device, args.channels_last)
     if semi:
         criterion = SoftTargetCrossEntropy()
     else:
@@ -438,7 +440,7 @@ def main(args, argv: list[str] | None = None) -> dict:
             progress, desc=f"epoch {epoch} @{size}px", prepare=step,
         )
         row = {"epoch": epoch, "image_size": size, **stats}
-        if step is not None:  # FixMatch's mask ratio: unlabeled pixels that got a pseudo-label
+        if step is not None:  # FixMatch's / UniMatch's mask ratio: unlabeled pixels that got a pseudo-label
             row["confident_share"] = round(step.confident_share(), 4)
         if val_set is not None:
             vl = torch.utils.data.DataLoader(val_set, batch_size=args.eval_batch_size)

@@ -11,11 +11,13 @@ the benchmarks and the tests (nothing branches on a model's name):
   position embedding is learnt for one grid), else ``None``.
 
 Input checks live here, once (as in segmentation_models_pytorch's base model);
-subclasses implement :meth:`forward_logits`.
+subclasses implement :meth:`forward_logits` and pass every encoder feature their
+decoder reads through :meth:`decoder_input` (the identity unless a training step sets
+``feature_perturbation``, as UniMatch's feature-perturbation stream does).
 """
 from __future__ import annotations
 
-from typing import Optional, Tuple, Union
+from typing import Callable, Optional, Tuple, Union
 
 import torch
 from torch import nn
@@ -26,6 +28,9 @@ class SegmentationModel(nn.Module):
     size_multiple: int = 1
     #: The only input (H, W) the model takes, or None (any multiple of ``size_multiple``).
     fixed_size: Optional[Tuple[int, int]] = None
+    #: While set (by a training step, e.g. :class:`petzoo.pseudo.UniMatch`), applied to every encoder
+    #: feature the decoder reads; None at inference and in ordinary training.
+    feature_perturbation: Optional[Callable[[torch.Tensor], torch.Tensor]] = None
 
     def __init__(self, num_classes: int, in_channels: int):
         super().__init__()
@@ -43,6 +48,12 @@ class SegmentationModel(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self.check_input(x)
         return self.forward_logits(x)
+
+    def decoder_input(self, feature: torch.Tensor) -> torch.Tensor:
+        """An encoder feature on its way into the decoder (a skip or the deepest map; ViT: the tokens):
+        unchanged, or ``feature_perturbation(feature)`` while a training step sets one."""
+        perturb = self.feature_perturbation
+        return feature if perturb is None else perturb(feature)
 
     def check_input(self, x: torch.Tensor) -> None:
         """ValueError, in one line naming the model, unless ``x`` is a batch this model takes."""

@@ -66,7 +66,8 @@ class FCN8s(SegmentationModel):
         for stage in self.stages:
             x = F.max_pool2d(stage(x), 2)
             feats.append(x)
-        s8, s16, s32 = feats[2], feats[3], self.context(feats[4])
+        s8, s16 = self.decoder_input(feats[2]), self.decoder_input(feats[3])
+        s32 = self.decoder_input(self.context(feats[4]))
         y = self.up32(self.score32(s32)) + self.score16(s16)
         y = self.up16(y) + self.score8(s8)
         return self.up8(y)

@@ -98,7 +98,8 @@ class MobileFPN(SegmentationModel):
                 skip4 = x
             elif i == self._tap8:
                 skip8 = x
-        y = self.project32(x)
+        skip4, skip8 = self.decoder_input(skip4), self.decoder_input(skip8)
+        y = self.project32(self.decoder_input(x))
         y = F.interpolate(y, size=skip8.shape[-2:], mode="bilinear", align_corners=False) + self.project8(skip8)
         y = self.fuse8(y)
         y = F.interpolate(y, size=skip4.shape[-2:], mode="bilinear", align_corners=False) + self.project4(skip4)

@@ -62,6 +62,7 @@ class SegNet(SegmentationModel):
         for stage in self.encoder:
             x, indices, size = stage(x)
             skips.append((indices, size))
+        x = self.decoder_input(x)  # the decoder's only feature input (the skips are pooling indices)
         for stage, (indices, size) in zip(self.decoder, reversed(skips)):
             x = stage(x, indices, size)
         return self.classifier(x)

@@ -48,9 +48,9 @@ class UNet(SegmentationModel):
         for i, block in enumerate(self.down):
             x = block(x if i == 0 else F.max_pool2d(x, 2))
             skips.append(x)
-        skips.pop()
+        x = self.decoder_input(skips.pop())
         for up, block in zip(self.up, self.up_convs):
-            x = block(torch.cat([skips.pop(), up(x)], dim=1))
+            x = block(torch.cat([self.decoder_input(skips.pop()), up(x)], dim=1))
         return self.classifier(x)
 
 

@@ -66,7 +66,7 @@ class ViTSeg(SegmentationModel):
         self.head = nn.Linear(embed_dim, patch_size * patch_size * num_classes)
 
     def forward_logits(self, x: torch.Tensor) -> torch.Tensor:
-        tokens = self.head(self.encoder.forward_features(x))  # (N, L, p*p*C)
+        tokens = self.head(self.decoder_input(self.encoder.forward_features(x)))  # (N, L, p*p*C)
         grid = self.image_size // self.patch_size
         n = x.shape[0]
         maps = tokens.transpose(1, 2).reshape(n, -1, grid, grid)
