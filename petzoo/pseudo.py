@@ -251,7 +251,11 @@ class UniMatch(WeakToStrong):
 
     def __call__(self, batch):
         strong, target, weak, unlabeled = self.labeled(batch)
-        strong, strong_target = cutmix(strong, target.clone(), self.cutmix)
+        strong, strong_target = cutmix(strong, target, self.cutmix)  # copies what it mixes
         images = torch.cat([strong, weak[unlabeled]])
         targets = torch.cat([strong_target, target[unlabeled]])
         return images, targets, self.perturbing(len(strong), len(images))
+
+
+#: ``train.py --semi`` name -> its training step.
+ONLINE_STEPS = {"fixmatch": WeakToStrong, "unimatch": UniMatch}

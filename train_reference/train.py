@@ -40,7 +40,7 @@ from petzoo.engine import evaluate_splits, oxford_splits, evaluate_tensors, trai
 from petzoo.hub import to_float32
 from petzoo.profile import describe_device
 from petzoo.losses import SoftTargetCrossEntropy, build_loss
-from petzoo.pseudo import UniMatch, WeakToStrong
+from petzoo.pseudo import ONLINE_STEPS
 from petzoo.transforms import IMAGENET_MEAN, IMAGENET_STD, INTERPOLATIONS, SegmentationPresetEval
 
 REPO = Path(__file__).resolve().parent.parent
@@ -72,7 +72,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--interpolation", default="bilinear", choices=INTERPOLATIONS, help="image resize")
     p.add_argument("--aug", default="basic", choices=AUGMENTATIONS)
     semi = p.add_argument_group("semi-supervised (offline self-training or online consistency on the unlabeled split)")
-    semi.add_argument("--semi", default=None, choices=["fixmatch", "unimatch"],
+    semi.add_argument("--semi", default=None, choices=sorted(ONLINE_STEPS),
                       help="online weak-to-strong consistency: the model labels each unlabeled image's weak view "
                            "(pixels below --pseudo-threshold ignored) and learns it on the strong view; no teacher. "
                            "unimatch: also on the weak view with channel dropout (0.5) on the encoder features")
@@ -252,13 +252,12 @@ def semi_supervised_data(args, full, train_idx, progress: bool):
     except (ValueError, KeyError, AttributeError) as err:
         raise SystemExit(f"--teachers: {err}") from None
     unlabeled, images, labeled_targets = labeled_and_unlabeled(args, full, train_idx, progress)
-    fingerprint = unlabeled.fingerprint()  # reads every unlabeled image: once
-    probs, path = cached_soft_labels(teachers, images[len(labeled_targets):], fingerprint,
+    probs, path = cached_soft_labels(teachers, images[len(labeled_targets):], unlabeled.fingerprint(),
                                      tta=not args.no_tta, progress=progress)
     targets = torch.cat([labeled_targets, probs])
     info = {
         "teachers": [t[0] for t in teachers], "teacher_names": args.teachers + args.teachers_files,
-        "tta": not args.no_tta, "unlabeled_images": len(unlabeled), "unlabeled_fingerprint": fingerprint,
+        "tta": not args.no_tta, "unlabeled_images": len(unlabeled), "unlabeled_fingerprint": unlabeled.fingerprint(),
         "soft_labels": path.name, "labeled_images": len(train_idx),
     }
     if args.pseudo_threshold is not None:
@@ -355,8 +354,7 @@ def main(args, argv: list[str] | None = None) -> dict:
         semi_images, semi_targets, semi_info = semi_supervised_data(args, full, train_idx, progress)
     elif online:
         semi_images, semi_targets, semi_info = online_data(args, full, train_idx, progress)
-        step = (UniMatch if args.semi == "unimatch" else WeakToStrong)(
-            model, args.pseudo_threshold, args.cutmix, device, args.channels_last)
+        step = ONLINE_STEPS[args.semi](model, args.pseudo_threshold, args.cutmix, device, args.channels_last)
     if semi:
         criterion = SoftTargetCrossEntropy()
     else:
