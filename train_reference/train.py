@@ -15,6 +15,7 @@ Semi-supervised: python train_reference/train.py --model mobile_fpn --teachers U
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import math
@@ -289,15 +290,35 @@ def load_weights(model, spec: str, flag: str) -> None:
     model.load_state_dict(state, strict=True)
 
 
+@contextlib.contextmanager
+def deterministic_mode(enabled: bool):
+    """--deterministic for the run only: the process-wide switches go back as they were afterwards
+    (main() is also called in-process, by tests and notebooks)."""
+    if not enabled:
+        yield
+        return
+    before = (torch.are_deterministic_algorithms_enabled(),
+              torch.is_deterministic_algorithms_warn_only_enabled(), torch.backends.cudnn.benchmark)
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(True)
+    torch.backends.cudnn.benchmark = False
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(before[0], warn_only=before[1])
+        torch.backends.cudnn.benchmark = before[2]
+
+
 def main(args, argv: list[str] | None = None) -> dict:
     """Train (or with --test-only evaluate); ``argv`` is recorded as the command (default sys.argv)."""
+    with deterministic_mode(args.deterministic):
+        return _main(args, argv)
+
+
+def _main(args, argv: list[str] | None) -> dict:
     rank, world, device = init_distributed(args)
     is_main = rank == 0
     progress = is_main and not args.no_progress
-    if args.deterministic:
-        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-        torch.use_deterministic_algorithms(True)
-        torch.backends.cudnn.benchmark = False
     model_kwargs = json.loads(args.model_kwargs)
     seed_everything(args.seed)
     model = petzoo.get_model(args.model, **model_kwargs).to(device)
