@@ -282,6 +282,14 @@ def test_select_recipe_compares_recipes_on_their_mean_over_seeds(tmp_path, capsy
     assert lines[-1] == "b" and "miou 0.6300" in lines[0] and "per seed miou 0.6100 0.6500" in lines[0]
 
 
+def test_select_recipe_names_a_folder_that_is_not_a_run(tmp_path, capsys):
+    import select_recipe
+    (tmp_path / "empty").mkdir()
+    assert select_recipe.main([str(tmp_path / "empty")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "empty" in err and "metrics.jsonl" in err
+
+
 def test_unlabeled_limit_spreads_over_the_sorted_split():
     import train
     stems = [f"breed{b}_{i}" for b in range(10) for i in range(30)]

@@ -14,6 +14,7 @@ Mixing the two kinds is refused.
 """
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -31,10 +32,16 @@ def val_scores(run: Path) -> dict:
 
 
 def main(argv) -> int:
-    if not argv:
-        print(__doc__, file=sys.stderr)
+    p = argparse.ArgumentParser(prog="select_recipe.py", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("runs", nargs="+", type=Path, help="train.py output folders (each with metrics.jsonl)")
+    args = p.parse_args(argv)
+    not_runs = [str(r) for r in args.runs if not (r / "metrics.jsonl").is_file()]
+    if not_runs:
+        print(f"select_recipe.py: not a train.py output folder (no metrics.jsonl): {', '.join(not_runs)}",
+              file=sys.stderr)
         return 2
-    runs = [val_scores(Path(a)) for a in argv]
+    runs = [val_scores(r) for r in args.runs]
     if len({r["at"] for r in runs}) > 1:
         print("select_recipe.py: runs scored at label and at model resolution do not compare; "
               + ", ".join(f"{r['run']} ({r['at']})" for r in runs), file=sys.stderr)
