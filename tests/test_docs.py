@@ -66,3 +66,11 @@ def test_semi_supervised_doc_is_the_table_of_the_committed_run_logs(path):
     rows = semi_table.table(folders, model)
     assert semi_table.markdown(rows, folders, model, " ".join(command)) == doc, "rerun the command in the doc"
 
+
+def test_inference_doc_times_each_family_with_its_current_default_weight():
+    doc = (ROOT / "docs" / "inference.md").read_text()
+    table = doc.split("## `petzoo.segment()` before and after", 1)[1]
+    rows = [line.split("|")[1:3] for line in table.splitlines() if line.startswith("| ") and "---" not in line][1:]
+    named = {model.strip(): weight.strip() for model, weight in rows}
+    expected = {m: petzoo.get_model_weights(m).DEFAULT.name for m in petzoo.list_models()}
+    assert named == expected, "rerun: python benchmarks/inference.py --markdown docs/inference.md"
