@@ -51,23 +51,19 @@ def test_overfits_8_real_images(data_root):
     assert cm.compute()["pixel_acc"] >= 0.95
 
 
-def test_deterministic_is_restored_after_the_run(synthetic_root, tmp_path):
+def test_deterministic_is_restored_after_the_run(synthetic_root, tmp_path, monkeypatch):
     """--deterministic is for the run only: later code in the same process (other tests, a notebook)
     must not inherit it, e.g. max_unpool2d has no deterministic kernel."""
     assert not torch.are_deterministic_algorithms_enabled()
     seen = {}
-    real_epoch = train.train_one_epoch
 
     def spy(*args, **kwargs):
         seen["during"] = torch.are_deterministic_algorithms_enabled()
         raise KeyboardInterrupt("simulated interruption")
 
-    train.train_one_epoch = spy
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            run_train(tiny_args(synthetic_root, tmp_path / "run"))
-    finally:
-        train.train_one_epoch = real_epoch
+    monkeypatch.setattr(train, "train_one_epoch", spy)
+    with pytest.raises(KeyboardInterrupt):
+        run_train(tiny_args(synthetic_root, tmp_path / "run"))
     assert seen["during"] is True
     assert not torch.are_deterministic_algorithms_enabled()
     torch.nn.functional.max_unpool2d(*torch.nn.functional.max_pool2d(torch.rand(1, 1, 4, 4), 2, return_indices=True), 2)
