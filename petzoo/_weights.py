@@ -14,7 +14,7 @@ import subprocess
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Type
+from typing import Any, Callable, Dict, List, Optional, Type, Union
 
 import torch
 from safetensors.torch import load_file
@@ -28,6 +28,7 @@ __all__ = [
     "WeightsNotFoundError",
     "HashMismatchError",
     "find_weights_file",
+    "read_safetensors",
     "load_weights_file",
     "to_float32",
     "sha256_of",
@@ -235,12 +236,24 @@ def find_weights_file(weights: Weights, check_hash: bool = True) -> Path:
         ) from err
 
 
+def read_safetensors(path: Union[str, Path]) -> Dict[str, torch.Tensor]:
+    """A safetensors file's tensors as float32 (fp16 storage is cast); a file that is not one (corrupt header,
+    truncated) is a ValueError naming it. safetensors parses a JSON header and raw tensor bytes only: nothing
+    in the file is ever executed."""
+    from safetensors import SafetensorError
+
+    try:
+        return to_float32(load_file(str(path)))
+    except SafetensorError as err:
+        raise ValueError(f"{path}: not a readable safetensors file ({err})") from None
+
+
 def load_weights_file(
     weights: Weights, progress: bool = True, check_hash: bool = True
 ) -> Dict[str, torch.Tensor]:
     """Verified safetensors state dict of ``weights`` (fp16 storage is cast to fp32)."""
     del progress  # huggingface_hub shows its own progress bars
-    return to_float32(load_file(str(find_weights_file(weights, check_hash))))
+    return read_safetensors(find_weights_file(weights, check_hash))
 
 
 def read_manifest() -> Dict[str, List[Dict[str, Any]]]:

@@ -6,6 +6,7 @@ Exit codes: 0 success; 1 some inputs failed (the others were processed);
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -14,12 +15,16 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".we
 MODES = ("mask", "overlay", "cutout", "background")
 
 
+#: Held (flock) by a predict run in its --out folder, so that a second run into it stops at once.
+LOCK_NAME = ".petzoo-predict.lock"
+
+
 class UsageError(Exception):
     """Bad arguments: reported in one line, exit code 2."""
 
 
-def _number(kind, low, what):
-    """argparse type: a finite ``kind`` >= ``low`` (one clear line otherwise)."""
+def _number(kind, low, what, high=None):
+    """argparse type: a finite ``kind`` >= ``low`` (and <= ``high``), one clear line otherwise."""
 
     def parse(text: str):
         import math
@@ -28,7 +33,7 @@ def _number(kind, low, what):
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
-        if not math.isfinite(value) or value < low:
+        if not math.isfinite(value) or value < low or (high is not None and value > high):
             raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
         return value
 
@@ -36,7 +41,7 @@ def _number(kind, low, what):
 
 
 POSITIVE_INT = _number(int, 1, "an integer >= 1")
-SECONDS = _number(float, 1e-3, "a finite number of seconds > 0")
+SECONDS = _number(float, 1e-3, "seconds between 0.001 and 600", high=600)
 
 
 def _demo_photo(name: str) -> Path:
@@ -57,27 +62,54 @@ def _is_output(path: Path) -> bool:
     return path.name.endswith(".png") and path.name[:-4].rpartition(".")[2] in MODES and path.name.count(".") >= 2
 
 
+def _looks_like_image(path: Path) -> bool:
+    """Whether Pillow recognises the file's content (header only, nothing decoded)."""
+    from PIL import Image
+
+    try:
+        with Image.open(path):
+            return True
+    except Exception:  # Pillow raises many kinds for a non-image; each means "not one"
+        return False
+
+
 def _inputs(paths: List[str], out_dir: Path) -> List[Path]:
-    """Image files from the arguments; folders are listed (regular image files only, never
-    this run's own outputs when ``--out`` lies inside the folder)."""
-    files = []
-    out = out_dir.resolve()
+    """Image files from the arguments; folders are listed (regular files that are images by their extension or,
+    failing that, by their content; never this run's own outputs when ``--out`` lies inside the folder). What a
+    folder held that was not taken is said in one line on stderr. A file given directly is always taken; a
+    missing or unreadable one is reported per file."""
+    files, skipped = [], []
+    out = Path(os.path.realpath(out_dir))
     for p in map(Path, paths):
         if str(p).startswith("skimage:"):
             files.append(_demo_photo(str(p)))
         elif p.is_dir():
-            inside = p.resolve() == out or out in p.resolve().parents or p.resolve() in out.parents
+            real = Path(os.path.realpath(p))
+            inside = real == out or out in real.parents or real in out.parents
             for f in sorted(p.iterdir()):
-                if f.suffix.lower() not in IMAGE_SUFFIXES or not f.is_file():  # is_file(): no FIFOs, devices
+                if inside and Path(os.path.realpath(f)).parent == out and (_is_output(f) or f.name == LOCK_NAME
+                                                                           or _is_temp(f)):
                     continue
-                if inside and f.resolve().parent == out and _is_output(f):
-                    continue
-                files.append(f)
+                if f.is_file() and (f.suffix.lower() in IMAGE_SUFFIXES or _looks_like_image(f)):
+                    files.append(f)
+                elif f.is_symlink() and not f.exists():  # a dangling link or a loop: one failed input
+                    files.append(f)
+                else:
+                    skipped.append(f)
         else:
             files.append(p)  # missing or unreadable files are reported per file, not as a usage error
+    if skipped:
+        names = ", ".join(_shown(f.name) for f in skipped[:3]) + (", ..." if len(skipped) > 3 else "")
+        print(f"petzoo predict: skipped {len(skipped)} file(s) that are not images (by extension and content): "
+              f"{names}", file=sys.stderr)
     if not files:
-        raise UsageError(f"no images found in {', '.join(paths)}")
+        raise UsageError(f"no images found in {', '.join(map(_shown, paths))}")
     return files
+
+
+def _shown(text) -> str:
+    """A path for a message: undecodable bytes of a file name as \\xNN escapes, never an encoding error."""
+    return str(text).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 _NAME_MAX = 255  # bytes, as on ext4/APFS/NTFS
@@ -85,14 +117,14 @@ _NAME_MAX = 255  # bytes, as on ext4/APFS/NTFS
 
 def _fit_name(name: str) -> str:
     """``name`` shortened (with a hash, so names stay distinct) to fit a file-name limit."""
-    if len(name.encode()) <= _NAME_MAX:
+    if len(os.fsencode(name)) <= _NAME_MAX:  # file-system bytes: a non-UTF-8 name is a valid name
         return name
     import hashlib
 
     stem, _, rest = name.partition(".")  # rest: "<mode>.png" or "<suffix>.<mode>.png"
-    digest = hashlib.sha256(name.encode()).hexdigest()[:12]
-    keep = _NAME_MAX - len(rest.encode()) - len(digest) - 3
-    return f"{stem.encode()[:keep].decode(errors='ignore')}~{digest}.{rest}"
+    digest = hashlib.sha256(os.fsencode(name)).hexdigest()[:12]
+    keep = _NAME_MAX - len(os.fsencode(rest)) - len(digest) - 3
+    return f"{os.fsdecode(os.fsencode(stem)[:keep])}~{digest}.{rest}"
 
 
 def output_paths(inputs: List[Path], out_dir: Path, mode: str) -> List[Path]:
@@ -100,9 +132,8 @@ def output_paths(inputs: List[Path], out_dir: Path, mode: str) -> List[Path]:
     input folders are mirrored under ``out_dir`` (a/cat.jpg, b/cat.jpg -> a/cat..., b/cat...),
     and where they still clash the suffix is kept (dup.jpg, dup.png -> dup.jpg..., dup.png...)."""
     from collections import Counter
-    import os
 
-    parents = [p.resolve().parent for p in inputs]
+    parents = [Path(os.path.realpath(p.parent)) for p in inputs]  # the folder, never the (maybe looping) link
     common = Path(os.path.commonpath([str(q) for q in parents]))
     names = [_fit_name(f"{p.stem}.{mode}.png") for p in inputs]
     for level in ("folder", "suffix"):
@@ -114,8 +145,86 @@ def output_paths(inputs: List[Path], out_dir: Path, mode: str) -> List[Path]:
     targets = [out_dir / n for n in names]
     dupes = [t for t, c in Counter(targets).items() if c > 1]  # the same file given twice
     if dupes:
-        raise UsageError(f"{dupes[0].name}: two inputs are the same file; give each photo once")
+        raise UsageError(f"{_shown(dupes[0].name)}: two inputs are the same file; give each photo once")
     return targets
+
+
+def _is_temp(path: Path) -> bool:
+    """A temp file of petzoo's own naming (``petzoo._io.atomic_write``)."""
+    return path.name.startswith(".petzoo-") and path.name.endswith(".tmp")
+
+
+def _claim(out_dir: Path):
+    """Lock ``out_dir`` for this run (an open file holding an exclusive flock; closing it releases the lock),
+    then remove temp files that a killed run left there: no petzoo run is writing into it now."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock, as before
+        return None
+    path = out_dir / LOCK_NAME
+    lock = open(path, "a")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        if os.fstat(lock.fileno()).st_ino != os.stat(path).st_ino:  # released and removed meanwhile: not ours
+            raise OSError
+    except OSError:
+        lock.close()
+        raise UsageError(f"--out {_shown(out_dir)}: another petzoo predict is writing into it; wait for it to "
+                         "finish or choose another --out") from None
+    return lock
+
+
+def _release(lock) -> None:
+    """Remove the lock file, then let go of the lock (a run that opened the file meanwhile sees it gone)."""
+    if lock is None:
+        return
+    try:
+        os.unlink(lock.name)
+    except OSError:
+        pass
+    lock.close()
+
+
+def _tidy(out_dir: Path, targets: List[Path]) -> None:
+    """Before any work: stop at once where another run holds ``out_dir``'s lock; otherwise remove the temp
+    files a killed run left where this run writes (whether or not this run goes on)."""
+    if not out_dir.is_dir():
+        return
+    try:
+        lock = _claim(out_dir)
+    except OSError:  # a folder this run cannot write into: reported by _check_writable
+        return
+    try:
+        stale = _remove_stale_temps({out_dir} | {t.parent for t in targets})
+        if stale:
+            print(f"petzoo predict: removed {stale} temp file(s) an interrupted run left in {_shown(out_dir)}",
+                  file=sys.stderr)
+    finally:
+        _release(lock)
+
+
+def _remove_stale_temps(folders) -> int:
+    removed = 0
+    for folder in folders:
+        for f in folder.glob(".petzoo-*.tmp") if folder.is_dir() else ():
+            try:
+                f.unlink()
+                removed += 1
+            except OSError:
+                pass
+    return removed
+
+
+class Interrupted(Exception):
+    """SIGINT or SIGTERM during a run: the photos written so far stay, the run ends with one line."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_interrupted(signum, frame):
+    raise Interrupted(signum)
 
 
 def _check_writable(out_dir: Path) -> None:
@@ -127,6 +236,18 @@ def _check_writable(out_dir: Path) -> None:
             pass
     except OSError as err:
         raise UsageError(f"--out {out_dir}: not a writable folder ({err.strerror or err})") from None
+
+
+def _out_dir(text: str) -> Path:
+    if not text.strip():
+        raise UsageError("--out '': name an output folder (e.g. --out petzoo-out)")
+    return Path(text)
+
+
+def _refuse_existing(path: Path, flag: str, overwrite: bool) -> None:
+    """An existing output file is replaced only with --overwrite (the rule of every petzoo command)."""
+    if path.exists() and not overwrite:
+        raise UsageError(f"{flag} {path} exists; pass --overwrite to replace it")
 
 
 def _background(text: str):
@@ -149,11 +270,27 @@ def _background(text: str):
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from tqdm.auto import tqdm
+    """Ctrl-C or SIGTERM at any point ends the run with one line ("interrupted: N of M written"), exit 128 + the
+    signal number (130, 143); each output is written atomically, so none is left half-written."""
+    import signal
+    import threading
 
+    handlers, written, total = {}, [], []
+    if threading.current_thread() is threading.main_thread():  # (signal handlers can only be set there)
+        handlers = {sig: signal.signal(sig, _raise_interrupted) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return _predict_checked(args, written, total)
+    except (Interrupted, KeyboardInterrupt) as err:
+        signum = err.signum if isinstance(err, Interrupted) else signal.SIGINT
+        print(f"petzoo predict: interrupted: {len(written)} of {total[0] if total else '?'} written", file=sys.stderr)
+        return 128 + int(signum)
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+
+
+def _predict_checked(args: argparse.Namespace, written: list, total: list) -> int:
     from . import inference as S
-    from ._io import atomic_write
-    from .images import ImageLoadError
 
     if args.weights is None:
         raise UsageError("--weights none: predict needs a published weight (e.g. DEFAULT)")
@@ -167,18 +304,37 @@ def _predict(args: argparse.Namespace) -> int:
         except ImportError:
             raise UsageError("--matting needs pymatting: pip install 'petzoo[matting]'") from None
     background = _background(args.background) if args.mode == "background" else None
-    out_dir = Path(args.out)
+    out_dir = _out_dir(args.out)
     inputs = _inputs(args.inputs, out_dir)
     targets = output_paths(inputs, out_dir, args.mode)
-    existing = [t for t in targets if t.exists()]
-    if existing and not args.overwrite:
-        raise UsageError(f"{existing[0]} exists ({len(existing)} of {len(targets)} outputs do); "
-                         f"pass --overwrite to replace them")
+    total.append(len(inputs))
+    _tidy(out_dir, targets)
+    _refuse_existing_outputs(targets, args.overwrite)  # before any work; checked again under the lock
     try:
         S.load_model(args.model, args.weights, args.device)
     except (ValueError, FileNotFoundError) as err:
         raise UsageError(str(err)) from None
     _check_writable(out_dir)
+    lock = _claim(out_dir)  # before looking for existing outputs: a concurrent run cannot slip in between
+    try:
+        return _predict_claimed(args, inputs, targets, background, written)
+    finally:
+        _release(lock)
+
+
+def _refuse_existing_outputs(targets: List[Path], overwrite: bool) -> None:
+    existing = [t for t in targets if t.exists()]
+    if existing and not overwrite:
+        raise UsageError(f"{_shown(existing[0])} exists ({len(existing)} of {len(targets)} outputs do); "
+                         f"pass --overwrite to replace them")
+
+
+def _predict_claimed(args, inputs, targets, background, written: list) -> int:
+    from . import inference as S
+    from ._io import atomic_write
+    from .images import ImageLoadError
+
+    _refuse_existing_outputs(targets, args.overwrite)
     failures = []
 
     def finish(path: Path, target: Path, mask) -> None:
@@ -203,45 +359,57 @@ def _predict(args: argparse.Namespace) -> int:
         atomic_write(target, lambda tmp: result.save(tmp, format="PNG"))
 
     def failed(path: Path, err: Exception) -> None:
-        failures.append(f"{path}: {err}" if str(path) not in str(err) else str(err))
+        failures.append(_shown(f"{path}: {err}" if str(path) not in str(err) else str(err)))
 
     def settle(path: Path, work) -> None:
         """Run ``work()`` (a finish call or a future's result); a photo's failure is recorded, not raised."""
         try:
             work()
+            written.append(path)
         except (ImageLoadError, ValueError, OSError) as err:
             failed(path, err)
-
-    from collections import deque
-    from concurrent.futures import ThreadPoolExecutor
 
     # Masks come in input order from iter_segment (decoding and batching run ahead of the model);
     # composing and PNG encoding run in worker threads meanwhile. Matting stays on this thread
     # (its warnings are caught per photo, which is not thread-safe).
-    masks = S.iter_segment(inputs, model=args.model, weights=args.weights, device=args.device,
-                           backend=args.backend, batch_size=args.batch_size, workers=args.workers)
-    writing: deque = deque()
-    with ThreadPoolExecutor(args.workers, thread_name_prefix="petzoo-write") as pool:
-        for index, mask in tqdm(masks, total=len(inputs), desc="predict", disable=args.quiet):
-            path, target = inputs[index], targets[index]
-            if isinstance(mask, Exception):
-                failed(path, mask)
-                continue
-            if args.matting:
-                settle(path, lambda: finish(path, target, mask))
-                continue
-            writing.append((path, pool.submit(finish, path, target, mask)))
-            while len(writing) > 2 * args.workers or (writing and writing[0][1].done()):
-                done_path, future = writing.popleft()
-                settle(done_path, future.result)
-        for done_path, future in writing:
-            settle(done_path, future.result)
+    _predict_loop(args, inputs, targets, failed, settle, finish)
     if failures:
         print(f"petzoo predict: {len(failures)} of {len(inputs)} inputs failed:", file=sys.stderr)
         for line in failures:
             print(f"  {line}", file=sys.stderr)
         return 1
     return 0
+
+
+def _predict_loop(args, inputs, targets, failed, settle, finish) -> None:
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tqdm.auto import tqdm
+
+    from . import inference as S
+
+    masks = S.iter_segment(inputs, model=args.model, weights=args.weights, device=args.device,
+                           backend=args.backend, batch_size=args.batch_size, workers=args.workers)
+    writing: deque = deque()
+    try:
+        with ThreadPoolExecutor(args.workers, thread_name_prefix="petzoo-write") as pool:
+            for index, mask in tqdm(masks, total=len(inputs), desc="predict", disable=args.quiet):
+                path, target = inputs[index], targets[index]
+                if isinstance(mask, Exception):
+                    failed(path, mask)
+                    continue
+                if args.matting:
+                    settle(path, lambda: finish(path, target, mask))
+                    continue
+                writing.append((path, pool.submit(finish, path, target, mask)))
+                while len(writing) > 2 * args.workers or (writing and writing[0][1].done()):
+                    done_path, future = writing.popleft()
+                    settle(done_path, future.result)
+    finally:  # also when interrupted: leaving the pool waited for the writes handed to it (each atomic)
+        while writing:
+            done_path, future = writing.popleft()
+            settle(done_path, future.result)
 
 
 def _evaluate(args: argparse.Namespace) -> int:
@@ -254,8 +422,15 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     if args.weights is None:
         raise UsageError("--weights none: evaluate needs a published weight (e.g. DEFAULT)")
+    if not [s for s in args.splits.split(",") if s.strip()]:
+        raise UsageError(f"--splits {args.splits!r}: name at least one split, e.g. test,other_breeds")
+    if args.json:
+        _refuse_existing(Path(args.json), "--json", args.overwrite)
+    datasets = oxford_splits(args.data_path, [s.strip() for s in args.splits.split(",")])
+    empty = [name for name, d in datasets.items() if len(d) == 0]
+    if empty:
+        raise UsageError(f"--splits: {empty[0]} has no labeled images in {datasets[empty[0]].root}; nothing to evaluate")
     model, member = get_model_and_weights(args.model, args.weights)
-    datasets = oxford_splits(args.data_path, args.splits)
     results = evaluate_splits(model.eval().to(args.device), datasets, member.transforms(), torch.device(args.device),
                               progress=not args.quiet)
     if args.json:
@@ -312,6 +487,8 @@ def _export(args: argparse.Namespace) -> int:
     from ._io import atomic_write
     from .export import export_onnx
 
+    if args.out is not None and not args.out.strip():
+        raise UsageError("--out '': name the file to write (e.g. --out model.onnx)")
     model, member = get_model_and_weights(args.model, args.weights)
     model.eval()
     size = member.transforms().size if member is not None else model.valid_size(args.image_size)
@@ -319,6 +496,7 @@ def _export(args: argparse.Namespace) -> int:
         raise UsageError(f"--image-size {args.image_size}: {args.model} takes {size[0]}x{size[1]} "
                          f"(multiples of {model.size_multiple}{', fixed size' if model.fixed_size else ''})")
     out = Path(args.out or f"{args.model}.{'onnx' if args.format == 'onnx' else 'pt'}")
+    _refuse_existing(out, "--out", args.overwrite)
     if args.format == "onnx":
         export_onnx(model, size, out)
         shape = f"(N, 3, {size[0]}, {size[1]})"
@@ -381,7 +559,8 @@ def build_parser() -> argparse.ArgumentParser:
     model_args(p)
     p.add_argument("--splits", default="test,other_breeds")
     p.add_argument("--data-path", default=None, help="Oxford-IIIT Pet root (default $PETZOO_DATA or ../shared/...)")
-    p.add_argument("--json", default=None, help="write all metrics to this JSON file")
+    p.add_argument("--json", default=None, help="write all metrics to this JSON file (never replaced without --overwrite)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --json file")
     p.add_argument("--verbose", action="store_true", help="print all metrics")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=_evaluate)
@@ -404,12 +583,21 @@ def build_parser() -> argparse.ArgumentParser:
     model_args(p)
     p.add_argument("--format", choices=["onnx", "torchscript"], default="onnx")
     p.add_argument("--image-size", type=POSITIVE_INT, default=128, help="input size when --weights none")
-    p.add_argument("--out", default=None)
+    p.add_argument("--out", default=None, help="file to write (default <model>.onnx or <model>.pt; never replaced "
+                                               "without --overwrite)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     p.set_defaults(func=_export)
     return parser
 
 
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:
+    return f"petzoo: warning: {message}\n"
+
+
 def main(argv: Optional[List[str]] = None) -> int:
+    import warnings
+
+    warnings.formatwarning = _one_line_warning  # e.g. a corrupt cache entry: one line naming it
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "weights", None) in ("none", "None"):

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple, Union
 
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 from torch import nn
 
 from ._io import atomic_write, write_json
@@ -23,6 +23,7 @@ from ._weights import (  # noqa: F401 (re-exported: the loading API's public hom
     find_weights_file,
     hub_file,
     load_weights_file,
+    read_safetensors,
     sha256_of,
     to_float32,
     verified_hub_file,
@@ -61,6 +62,23 @@ def _read_config(path: Path, where) -> Dict[str, Any]:
     if not isinstance(config.get("builder_kwargs", {}), dict):
         raise ConfigError(f"{where}: \"builder_kwargs\" must be an object")
     return config
+
+
+def _check_fits(model: nn.Module, state: Dict[str, Any], config: Dict[str, Any], where, weights_path) -> None:
+    """One line (ConfigError) where the weights are not the model config.json describes: which folder, which
+    keys of config.json, what the weights hold; never torch's list of every state_dict key."""
+    own = model.state_dict()
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    shapes = [k for k in own if k in state and tuple(own[k].shape) != tuple(state[k].shape)]
+    if not (missing or unexpected or shapes):
+        return
+    first = (f"{shapes[0]} is {tuple(state[shapes[0]].shape)} in the file, {tuple(own[shapes[0]].shape)} in the "
+             f"model" if shapes else f"e.g. {(missing or unexpected)[0]!r} {'missing' if missing else 'unexpected'}")
+    raise ConfigError(
+        f"{where}: \"model\" {config['model']!r}, \"builder_kwargs\" {config.get('builder_kwargs', {})} and "
+        f"{len(config['categories'])} \"categories\" do not describe {weights_path} ({len(state)} tensors: "
+        f"{len(missing)} missing, {len(unexpected)} unexpected, {len(shapes)} of another shape; {first})")
 
 
 def parse_hf_name(name: str) -> Tuple[str, Optional[str]]:
@@ -142,7 +160,15 @@ def from_pretrained(name_or_path: Union[str, Path], **kwargs: Any) -> nn.Module:
         check_sha256(weights_path, config.get("sha256"), f"{folder / CONFIG_NAME}")
     build_kwargs = {**config.get("builder_kwargs", {}), **kwargs}
     build_kwargs.setdefault("num_classes", len(config["categories"]))
-    model = get_model_builder(config["model"])(**build_kwargs)  # a registered name only: never a second download
-    model.load_state_dict(to_float32(load_file(str(weights_path))), strict=True)
+    where = f"{name} {CONFIG_NAME}" if name.startswith(HF_PREFIX) else str(Path(name) / CONFIG_NAME)
+    try:
+        model = get_model_builder(config["model"])(**build_kwargs)  # a registered name only: never a second download
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"{where}: cannot build {config['model']!r} with builder_kwargs "
+                          f"{config.get('builder_kwargs', {})} and {kwargs or 'no other arguments'}: "
+                          f"{str(err).splitlines()[0]}") from None
+    state = read_safetensors(weights_path)
+    _check_fits(model, state, config, where, weights_path)
+    model.load_state_dict(state, strict=True)
     model.pretrained_cfg = config
     return model

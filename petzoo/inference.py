@@ -112,7 +112,10 @@ def onnx_file(model: str, weights: str = "DEFAULT"):
     preset = member.transforms()
     path = cache_dir() / "onnx" / f"{member.sha256}.onnx"
     if path.is_file():
-        return path
+        if _onnx_loads(path):
+            return path
+        warnings.warn(f"{path}: corrupt cached ONNX file; exporting it again", RuntimeWarning, stacklevel=2)
+        path.unlink(missing_ok=True)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.check.onnx")
     try:
@@ -130,6 +133,15 @@ def onnx_file(model: str, weights: str = "DEFAULT"):
         if tmp.exists():
             tmp.unlink()
     return path
+
+
+def _onnx_loads(path) -> bool:
+    """Whether onnxruntime can open the file (a cache entry cut short or overwritten cannot)."""
+    try:
+        OnnxRunner(path)
+        return True
+    except Exception:  # onnxruntime raises its own Fail/InvalidProtobuf/... kinds
+        return False
 
 
 @functools.lru_cache(maxsize=8)
@@ -154,7 +166,13 @@ def choose_backend(model: str, weights: str = "DEFAULT") -> str:
     net, member = _cached_model(model, str(weights), "cpu", True)
     record = cache_dir() / "onnx" / f"{member.sha256}.choice.json"
     if record.is_file():
-        return json.loads(record.read_text())["backend"]
+        try:
+            backend = json.loads(record.read_text())["backend"]
+            if backend in ("torch", "onnxruntime"):
+                return backend
+        except (ValueError, KeyError, TypeError, OSError):
+            pass
+        warnings.warn(f"{record}: corrupt cached backend choice; measuring again", RuntimeWarning, stacklevel=2)
     runner = _onnx_runner(model, str(weights))
     x = member.transforms()(_check_images(member.transforms().size)[:1])
 
@@ -433,11 +451,15 @@ def parse_colour(text: str) -> Tuple[int, int, int]:
             raise ValueError(f"colour {text!r}: expected 'r,g,b' with three integers 0..255")
         return tuple(values)  # type: ignore[return-value]
     try:
-        return ImageColor.getrgb(text)[:3]
+        rgb = ImageColor.getrgb(text)[:3]
     except ValueError:
         raise ValueError(
             f"colour {text!r}: not a colour Pillow knows ('#rrggbb', 'rgb(r,g,b)', 'hsl(h,s%,l%)', a name) or 'r,g,b'"
         ) from None
+    if not all(0 <= v <= 255 for v in rgb):  # Pillow parses rgb(300,0,0) and hsl(400,200%,50%) out of range
+        raise ValueError(f"colour {text!r}: out of range (gives {rgb}); channels must be 0..255, "
+                         "hue 0..360, saturation and lightness 0..100 %")
+    return rgb
 
 
 def check_colour(colour) -> Tuple[int, int, int]:

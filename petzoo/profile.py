@@ -77,6 +77,10 @@ def summary(name: str, image_size: int = 128, depth: int = 3, **kwargs: Any):
     """Print and return torchinfo's layer table of a zoo model, as the seed articles show."""
     import torchinfo
 
+    if not isinstance(image_size, int) or isinstance(image_size, bool) or image_size < 1:
+        raise ValueError(f"summary({name!r}): image_size must be an int >= 1, got {image_size!r}")
+    if not isinstance(depth, int) or isinstance(depth, bool) or depth < 0:
+        raise ValueError(f"summary({name!r}): depth must be an int >= 0, got {depth!r}")
     model = get_model(name, **kwargs)
     try:
         return torchinfo.summary(

@@ -62,8 +62,8 @@ def trained(tmp_path, monkeypatch):
 
 def test_list_models_include_exclude():
     assert petzoo.list_models(include="segnet*") == ["segnet", "segnet_dsc"]
-    assert petzoo.list_models(exclude=["segnet*", "vit*", "mobile*"]) == ["fcn", "unet"]
-    assert petzoo.list_models(include=["u*", "f*"]) == ["fcn", "unet"]
+    assert petzoo.list_models(exclude=["segnet*", "vit*", "mobile*", "*efficientnet*"]) == ["fcn", "unet"]
+    assert petzoo.list_models(include=["u*", "f*"]) == ["fcn", "fpn_efficientnet_lite0", "unet", "unet_efficientnet_lite2"]
 
 
 def test_get_model_and_builder():

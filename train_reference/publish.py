@@ -70,9 +70,19 @@ def semi_supervised_meta(cfg: dict) -> dict:
     }}
 
 
-def describe(model_name: str, finetuned_from, size: int, semi: dict = None) -> str:
+def backbone_meta(targs: dict, model) -> dict:
+    """The ImageNet encoder a run started from (--weights-backbone): package, version, sha256, pretraining."""
+    if not targs.get("weights_backbone"):
+        return {}
+    return {"backbone": model.backbone_weights_enum.verify(targs["weights_backbone"]).value.provenance()}
+
+
+def describe(model_name: str, finetuned_from, size: int, semi: dict = None, backbone: dict = None) -> str:
     """The weight's one-line ``_docs``."""
     data = "the 500 labeled trainval images of the shared Oxford-IIIT Pet copy"
+    if backbone:
+        return (f"{model_name}: its {backbone['arch']} encoder starts from ImageNet weights "
+                f"({backbone['package']} {backbone['package_version']}), then trained on {data}.")
     if semi:
         start = f"{finetuned_from} fine-tuned at {size} px" if finetuned_from else "trained from scratch"
         learnt = (f"{semi['method'].split(' on ')[0]} of {len(semi['teachers'])} petzoo weight(s)" if semi["teachers"]
@@ -114,6 +124,12 @@ def model_card(entry: dict) -> str:
         + (f"; pixels below {semi['threshold']} ignored ({semi['ignored_share'] * 100:.1f} %)" if 'threshold' in semi else "")
         + ".\n" if semi else ""
     )
+    bb = m.get("backbone")
+    pretrained = (
+        f"\nEncoder: `{bb['arch']}` (timm's architecture) starting from {bb['pretraining']}, file from the PyPI "
+        f"package `{bb['package']}` {bb['package_version']} (sha256 {bb['sha256']}, {bb['license']}); install it "
+        "(`pip install \"petzoo[train]\"`) only to retrain: this file holds the whole model.\n" if bb else ""
+    )
     start = (
         f"\nIt starts from `{m['finetuned_from']}`: train that weight first (its model card gives the command).\n"
         if m.get("finetuned_from") else ""
@@ -143,7 +159,7 @@ Segmenting a single cat or dog in a photo (cut-outs, background replacement).
 Trained on only 500 labeled images of 5 breeds (Abyssinian, american_bulldog,
 american_pit_bull_terrier, basset_hound, beagle) at {m['image_size']} px; expect
 lower quality on other breeds, other animals, several pets, or unusual framing.
-{learnt}
+{learnt}{pretrained}
 ## Reproduce
 Training ({m['train_minutes']:.1f} min on {m['train_hardware']}):
 
@@ -152,7 +168,8 @@ Training ({m['train_minutes']:.1f} min on {m['train_hardware']}):
 then `python train_reference/publish.py <run dir>`.
 {start}
 ## Data and licence
-Trained on {DATASET_CREDIT}. These weights are licensed CC BY-SA 4.0.
+Trained on {DATASET_CREDIT}. These weights are licensed CC BY-SA 4.0.{
+" The ImageNet encoder weights they started from are " + bb['license'] + " (" + bb['package'] + ")." if bb else ""}
 """
 
 
@@ -198,6 +215,7 @@ def main(argv=None) -> int:
     state = load_file(str(args.run_dir / "best.safetensors"))
 
     semi = semi_supervised_meta(cfg)
+    backbone = backbone_meta(targs, model)
     fp32 = evaluate(model, state, size, interpolation, args.data_path, device, ["test"])
     half = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
     fp16 = evaluate(model, half, size, interpolation, args.data_path, device, SPLITS)
@@ -234,8 +252,10 @@ def main(argv=None) -> int:
         dataset_fingerprint=cfg["dataset_fingerprint"],
         git_commit=cfg["git_commit"],
         license="CC-BY-SA-4.0",
-        _docs=describe(model_name, targs.get("finetune_from"), size, semi.get("semi_supervised")),
+        _docs=describe(model_name, targs.get("finetune_from"), size, semi.get("semi_supervised"),
+                       backbone.get("backbone")),
         **semi,
+        **backbone,
         **({"finetuned_from": targs["finetune_from"]} if targs.get("finetune_from") else {}),
     )
     manifest = json.loads(args.manifest.read_text()) if args.manifest.is_file() else {}

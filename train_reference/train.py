@@ -38,7 +38,7 @@ from petzoo.data import (AUGMENTATIONS, SoftTargetSet, TensorSegmentationSet, We
                          resized_split)
 from petzoo.datasets import OxfordIIITPet
 from petzoo.engine import evaluate_splits, oxford_splits, evaluate_tensors, train_one_epoch
-from petzoo.hub import to_float32
+from petzoo.hub import read_safetensors
 from petzoo.profile import describe_device
 from petzoo.losses import SoftTargetCrossEntropy, build_loss
 from petzoo.pseudo import ONLINE_STEPS
@@ -314,7 +314,10 @@ def online_data(args, full, train_idx, progress: bool):
 def load_weights(model, spec: str, flag: str) -> None:
     """Load ``spec`` (a .safetensors file or 'Enum.NAME') into ``model``; ``flag`` names the argument."""
     if Path(spec).is_file():
-        state = to_float32(load_file(spec))
+        try:
+            state = read_safetensors(spec)
+        except ValueError as err:
+            raise SystemExit(f"{flag} {err}") from None
     else:
         try:
             state = petzoo.get_weight(spec).get_state_dict()

@@ -34,6 +34,10 @@ class SegmentationModel(nn.Module):
 
     def __init__(self, num_classes: int, in_channels: int):
         super().__init__()
+        for arg, value in (("num_classes", num_classes), ("in_channels", in_channels)):
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise TypeError(f"{type(self).__name__}: {arg} must be an int >= 1, got {value!r} "
+                                f"({type(value).__name__})")
         if num_classes < 1 or in_channels < 1:
             raise ValueError(
                 f"{type(self).__name__}: num_classes and in_channels must be >= 1, "

@@ -54,6 +54,8 @@ class EfficientNetLiteSeg(SegmentationModel):
         if not isinstance(decoder_channels, int) or decoder_channels < 2:
             raise ValueError(f"decoder_channels must be an int >= 2, got {decoder_channels!r}")
         self.encoder_name, self.decoder_name = encoder, decoder
+        #: the enum of ImageNet weights this encoder takes (``weights_backbone``)
+        self.backbone_weights_enum = LITE_WEIGHTS.get(encoder)
         self.encoder = efficientnet_lite_encoder(encoder, in_channels)
         c2, c4, c8, c16, c32 = self.encoder.feature_info.channels()
         if decoder == "unet":
@@ -93,8 +95,7 @@ class EfficientNetLiteSeg(SegmentationModel):
 def _build(enum, weights, weights_backbone, progress, num_classes, in_channels, builder, fixed, kwargs):
     """``build`` plus torchvision's ``weights_backbone``: ImageNet weights for the encoder of a model built
     without segmentation ``weights`` (which hold the whole model, so the backbone argument is then ignored)."""
-    backbone_enum = LITE_WEIGHTS[fixed["encoder"]]
-    weights_backbone = backbone_enum.verify(weights_backbone)
+    weights_backbone = LITE_WEIGHTS[fixed["encoder"]].verify(weights_backbone)
     model = build(EfficientNetLiteSeg, enum, weights, progress, num_classes, in_channels, builder=builder,
                   fixed=fixed, **kwargs)
     if enum.verify(weights) is None and weights_backbone is not None:
