@@ -1,4 +1,4 @@
-"""The ``petzoo`` command line: predict, evaluate, summary, bench, export.
+"""The ``petzoo`` command line: predict, evaluate, summary, bench, export, serve.
 
 Exit codes: 0 success; 1 some inputs failed (the others were processed);
 2 bad arguments or a failure before any work.
@@ -512,6 +512,22 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve(args: argparse.Namespace) -> int:
+    from .serve import Settings, serve
+
+    if args.weights is None:
+        raise UsageError("--weights none: serve needs a published weight (e.g. DEFAULT)")
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"petzoo serve: listening on {args.host}: reachable from other machines", file=sys.stderr)
+    settings = Settings(model=args.model, weights=args.weights, backend=args.backend, workers=args.workers,
+                        max_upload_mb=args.max_upload_mb, max_pixels=args.max_pixels, queue=args.queue)
+    try:
+        serve(args.host, args.port, settings, log_level=args.log_level)
+    except ImportError as err:
+        raise UsageError(str(err)) from None
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="petzoo", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -578,6 +594,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=POSITIVE_INT, default=1)
     p.add_argument("--seconds", type=SECONDS, default=2.0, help="timing duration per measurement")
     p.set_defaults(func=_bench)
+
+    p = sub.add_parser("serve", help="HTTP API and web page for cutting pets out (the serve extra)",
+                       description="HTTP API (POST /v1/segment, GET /v1/models, GET /healthz; OpenAPI at /docs) "
+                                   "and a web page at /. Loopback only unless --host says otherwise.")
+    p.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=_number(int, 0, "a port 0..65535", high=65535), default=8000)
+    model_args(p)
+    p.add_argument("--backend", default="torch", choices=["torch", "onnxruntime", "auto"])
+    p.add_argument("--workers", type=POSITIVE_INT, default=1, help="photos segmented at once (threads, default 1)")
+    p.add_argument("--max-upload-mb", type=_number(float, 0.001, "megabytes > 0"), default=25.0,
+                   help="largest request body (default 25; refused with 413 before it is read)")
+    p.add_argument("--max-pixels", type=_number(float, 1, "a pixel count >= 1"), default=50e6,
+                   help="largest image (default 50e6; refused with 413 from its header, never decoded)")
+    p.add_argument("--queue", type=_number(int, 0, "an integer >= 0"), default=16,
+                   help="requests waiting for a worker before the server answers 503 (default 16)")
+    p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    p.set_defaults(func=_serve)
 
     p = sub.add_parser("export", help="export a model to ONNX or TorchScript")
     model_args(p)
