@@ -40,6 +40,14 @@ def fuse_conv_bn(model: nn.Module) -> nn.Module:
             if isinstance(seq[i], nn.Conv2d) and isinstance(seq[i + 1], nn.BatchNorm2d):
                 seq[i] = fuse_conv_bn_eval(seq[i], seq[i + 1])
                 seq[i + 1] = nn.Identity()
+    # Modules whose forward runs a conv then a BatchNorm held as attributes (timm's blocks) name the pairs.
+    for owner in [m for m in model.modules() if hasattr(m, "conv_bn_pairs")]:
+        for parent, conv_name, bn_name in owner.conv_bn_pairs():
+            bn = getattr(parent, bn_name)
+            setattr(parent, conv_name, fuse_conv_bn_eval(getattr(parent, conv_name), bn))
+            # a BatchNorm with its activation fused in (timm's BatchNormAct2d) keeps the activation
+            rest = [m for name, m in bn.named_children() if not isinstance(m, nn.Identity)]
+            setattr(parent, bn_name, nn.Sequential(*rest) if rest else nn.Identity())
     return model
 
 

@@ -73,6 +73,17 @@ class EfficientNetLiteSeg(SegmentationModel):
             self.fuse8, self.fuse4 = _separable(d), _separable(d)
             self.classifier = nn.Conv2d(d, num_classes, 1)
 
+    def conv_bn_pairs(self):
+        """(module, conv attribute, BatchNorm attribute) of every conv the encoder's timm blocks follow with a
+        BatchNorm (+ activation): what :func:`petzoo.inference.fuse_conv_bn` folds."""
+        pairs = {"EfficientNetFeatures": (("conv_stem", "bn1"),),
+                 "DepthwiseSeparableConv": (("conv_dw", "bn1"), ("conv_pw", "bn2")),
+                 "InvertedResidual": (("conv_pw", "bn1"), ("conv_dw", "bn2"), ("conv_pwl", "bn3"))}
+        for module in self.encoder.modules():
+            for conv, bn in pairs.get(type(module).__name__, ()):
+                if isinstance(getattr(module, bn), nn.BatchNorm2d):
+                    yield module, conv, bn
+
     @staticmethod
     def _up(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
         return F.interpolate(x, size=like.shape[-2:], mode="bilinear", align_corners=False)
