@@ -125,14 +125,20 @@ class Segmenter:
         """Decode, segment, compose, encode one photo (in a worker thread)."""
         from . import inference as S
 
+        from .images import ImageLoadError
+
         timings = {}
         t0 = time.perf_counter()
-        image, size = decode(body, self.settings.max_pixels, full=options["mode"] != "mask")
+        image = decode(body, self.settings.max_pixels, full=options["mode"] != "mask")
         timings["decode"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         self.load(options["model"], options["weights"])
-        mask = S.segment(image, model=options["model"], weights=options["weights"], device="cpu",
-                         backend=self.settings.backend)
+        try:
+            mask = S.segment(image, model=options["model"], weights=options["weights"], device="cpu",
+                             backend=self.settings.backend)
+        except ImageLoadError as err:
+            raise HTTPError(400, f"unreadable image: {str(err).removeprefix('PIL image: ')}") from None
+        size = mask.shape
         if options["clean"]:
             mask = S.clean_mask(mask)
         timings["segment"] = time.perf_counter() - t0
@@ -158,8 +164,10 @@ class Segmenter:
 
 
 def decode(body: bytes, max_pixels: float, full: bool):
-    """(image, (H, W) upright size): an RGB array at full size (``full``) or a PIL image that petzoo decodes at
-    the scale the model needs. The pixel count is checked from the header, before anything is decoded."""
+    """The photo: an RGB array at its full upright size (``full``: results are composed from it), else the
+    opened PIL image, which ``segment()`` decodes at the scale the model needs (a large JPEG at 1/2 to 1/8)
+    and whose mask it returns at the full upright size. The pixel count is checked from the header, before
+    anything is decoded."""
     from PIL import Image, UnidentifiedImageError
 
     from .images import ImageLoadError, load_image
@@ -178,12 +186,10 @@ def decode(body: bytes, max_pixels: float, full: bool):
     if w * h > max_pixels:
         raise HTTPError(413, f"too many pixels: {w}x{h} = {w * h / 1e6:.1f} MP, over this server's "
                              f"{max_pixels / 1e6:g} MP (--max-pixels)")
+    if not full:
+        return im
     try:
-        if full:
-            rgb, size = load_image(im)
-            return rgb, size
-        rgb, size = load_image(im, max_side=1536)  # JPEG draft decode: the model needs no more
-        return rgb, size
+        return load_image(im)[0]
     except ImageLoadError as err:
         raise HTTPError(400, f"unreadable image: {str(err).removeprefix('PIL image: ')}") from None
     except Image.DecompressionBombError as err:
