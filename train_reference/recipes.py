@@ -227,7 +227,7 @@ FINAL: Dict[str, Dict[str, str]] = {
                       # 0.7175, 2 seeds), so the labels' own 256 px
                       "unet_efficientnet_lite2": "pt256",
                       # pt128: distill128 (from the same seed's pt192 teacher) did not beat it on validation
-                      # (mean val mIoU 0.7125 against 0.7150, 2 seeds; docs/pretrained.md)
+                      # (mean val mIoU 0.7124 against 0.7150, 2 seeds; docs/pretrained.md)
                       "fpn_efficientnet_lite0": "pt128"},
     # Chosen by select_recipe.py over ce / ce_long / ce_dice_long (train_reference/logs/v2val).
     "OXFORD_PET_V2": {"segnet_dsc": "ce_long",
