@@ -57,7 +57,10 @@ class U2NetP:
         opts.intra_op_num_threads = torch.get_num_threads()
         self.session = ort.InferenceSession(str(u2netp_path()), opts, providers=["CPUExecutionProvider"])
         self.input = self.session.get_inputs()[0].name
-        self.params = None
+        import onnx
+
+        graph = onnx.load(str(u2netp_path())).graph
+        self.params = sum(int(np.prod(t.dims)) for t in graph.initializer)
 
     def foreground(self, image: np.ndarray) -> np.ndarray:
         pil = Image.fromarray(image)
