@@ -28,7 +28,7 @@ __all__ = [
 
 #: The model ``petzoo.segment()`` and the CLI use unless told otherwise: the best accuracy among the
 #: models at real-time CPU speed, as ``benchmarks/default_model.py`` measures (docs/default-model.md).
-DEFAULT_MODEL = "mobile_fpn"
+DEFAULT_MODEL = "unet_efficientnet_lite2"
 
 #: Class index -> name. Trimap value v maps to class v - 1.
 CATEGORIES = ["pet", "background", "border"]
