@@ -143,11 +143,12 @@ class StaticSameConv2d(nn.Conv2d):
     k on an even-sized input, TF pads a = (k-3)/2 before and a+1 after. The same result comes from the kernel
     grown to k+1 by a zero first row and column, with a symmetric padding of a+1, which the convolution does
     itself: no padded copy of the activations (that copy was ~20 % of a batch-32 forward on the CPU). Same
-    parameters, same keys; other sizes fall back to pad + conv."""
+    parameters, same keys; other sizes, and graphs being exported (torch.export, ONNX), use pad + conv."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         (kh, kw), (sh, sw), (h, w) = self.kernel_size, self.stride, x.shape[-2:]
-        if (sh, sw) == (2, 2) and kh % 2 and kw % 2 and h % 2 == 0 and w % 2 == 0 and self.dilation == (1, 1):
+        if ((sh, sw) == (2, 2) and kh % 2 and kw % 2 and h % 2 == 0 and w % 2 == 0 and self.dilation == (1, 1)
+                and not torch.compiler.is_exporting()):  # exported graphs keep pad + conv (ONNX runtimes fuse it)
             weight = F.pad(self.weight, (1, 0, 1, 0))
             return F.conv2d(x, weight, self.bias, 2, ((kh - 1) // 2, (kw - 1) // 2), 1, self.groups)
         pads = []
