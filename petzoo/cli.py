@@ -41,7 +41,7 @@ def _number(kind, low, what, high=None):
 
 
 POSITIVE_INT = _number(int, 1, "an integer >= 1")
-SECONDS = _number(float, 1e-3, "seconds between 0.001 and 600", high=600)
+SECONDS = _number(float, 1e-3, "a finite number of seconds > 0, at most 600", high=600)
 
 
 def _demo_photo(name: str) -> Path:
