@@ -124,7 +124,15 @@ def _fit_name(name: str) -> str:
     stem, _, rest = name.partition(".")  # rest: "<mode>.png" or "<suffix>.<mode>.png"
     digest = hashlib.sha256(os.fsencode(name)).hexdigest()[:12]
     keep = _NAME_MAX - len(os.fsencode(rest)) - len(digest) - 3
-    return f"{os.fsdecode(os.fsencode(stem)[:keep])}~{digest}.{rest}"
+    cut = os.fsencode(stem)[:keep]
+    for drop in range(4):  # a UTF-8 name loses a character cut in half, as before; other bytes stay as they are
+        try:
+            cut[:len(cut) - drop].decode()
+            cut = cut[:len(cut) - drop]
+            break
+        except UnicodeDecodeError:
+            continue
+    return f"{os.fsdecode(cut)}~{digest}.{rest}"
 
 
 def output_paths(inputs: List[Path], out_dir: Path, mode: str) -> List[Path]:
