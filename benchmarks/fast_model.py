@@ -13,19 +13,16 @@ The design rule (issue 21): the fast tier must be >= 1.0x LR-ASPP at batch 1 and
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 from pathlib import Path
 
-import torch
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from inference import LogitsOnly  # noqa: E402
-from mobile_fpn import PEER, SIZE, variants  # noqa: E402
+from mobile_fpn import PEER, SIZE, speed_rows  # noqa: E402
 
 import petzoo  # noqa: E402
 from petzoo._io import atomic_write  # noqa: E402
-from petzoo.profile import describe_device, format_table, forward_images_per_second, profile  # noqa: E402
+from petzoo.profile import describe_device, format_table  # noqa: E402
 
 FAST = "fpn_efficientnet_lite0"
 MODELS = (FAST, "mobile_fpn")
@@ -44,33 +41,16 @@ def main() -> int:
     from torchvision.models.segmentation import lraspp_mobilenet_v3_large
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--min-seconds", type=float, default=0.7, help="per cell and round")
     p.add_argument("--markdown", type=Path, default=None)
     args = p.parse_args()
     models = {name: petzoo.get_model(name) for name in MODELS}
     models[PEER] = LogitsOnly(lraspp_mobilenet_v3_large(weights=None, weights_backbone=None, num_classes=3))
-    facts = {name: profile(m.eval(), SIZE) for name, m in models.items()}
-    runs = {name: variants(m) for name, m in models.items()}
-    inputs = {b: torch.randn(b, 3, SIZE, SIZE, generator=torch.Generator().manual_seed(0)) for b in (1, 32)}
-    times = {}
-    for r in range(args.rounds):
-        for name, fns in runs.items():
-            for variant, fn in fns.items():
-                for b, x in inputs.items():
-                    times.setdefault((name, variant, b), []).append(
-                        forward_images_per_second(fn, x, warmup=2, min_seconds=args.min_seconds))
-        print(f"round {r + 1}/{args.rounds} done", file=sys.stderr, flush=True)
-    med = {k: statistics.median(v) for k, v in times.items()}
-    rows = []
-    for name in models:
-        for variant in runs[name]:
-            b1, b32 = med[(name, variant, 1)], med[(name, variant, 32)]
-            rows.append({"model": name, "variant": variant, "num_params": facts[name]["num_params"],
-                         "gmacs": facts[name]["gmacs"], "b1 ms": 1000 / b1, "b32 img/s": b32,
-                         "b1 speed x lraspp": b1 / med[(PEER, variant, 1)],
-                         "b32 x lraspp": b32 / med[(PEER, variant, 32)],
-                         **(accuracy(name) if name in MODELS and variant == "fused" else {})})
+    rows = speed_rows(models, args.rounds, args.min_seconds)
+    for row in rows:
+        if row["model"] in MODELS and row["variant"] == "fused":
+            row.update(accuracy(row["model"]))
     columns = ["model", "variant", "num_params", "gmacs", "b1 ms", "b32 img/s", "b1 speed x lraspp", "b32 x lraspp",
                "weight", "test acc", "other_breeds acc"]
     table = format_table(rows, columns)

@@ -70,24 +70,20 @@ def variants(model: torch.nn.Module) -> dict:
     }
 
 
-def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--min-seconds", type=float, default=0.7, help="per cell and round")
-    p.add_argument("--markdown", type=Path, default=None)
-    args = p.parse_args()
-    models = candidates()
+def speed_rows(models: dict, rounds: int, min_seconds: float) -> list:
+    """One row per (model, variant): params, GMACs, batch-1 ms and batch-32 img/s (median over interleaved
+    rounds) and their ratios to the PEER's cell of the same variant."""
     facts = {name: profile(m.eval(), SIZE) for name, m in models.items()}
     runs = {name: variants(m) for name, m in models.items()}
     inputs = {b: torch.randn(b, 3, SIZE, SIZE, generator=torch.Generator().manual_seed(0)) for b in (1, 32)}
     times = {}
-    for r in range(args.rounds):
+    for r in range(rounds):
         for name, fns in runs.items():
             for variant, fn in fns.items():
                 for b, x in inputs.items():
-                    ips = forward_images_per_second(fn, x, warmup=2, min_seconds=args.min_seconds)
+                    ips = forward_images_per_second(fn, x, warmup=2, min_seconds=min_seconds)
                     times.setdefault((name, variant, b), []).append(ips)
-        print(f"round {r + 1}/{args.rounds} done", file=sys.stderr, flush=True)
+        print(f"round {r + 1}/{rounds} done", file=sys.stderr, flush=True)
     med = {k: statistics.median(v) for k, v in times.items()}
     rows = []
     for name in models:
@@ -98,6 +94,16 @@ def main() -> int:
                 "gmacs": facts[name]["gmacs"], "b1 ms": 1000 / b1, "b32 img/s": b32,
                 "b1 speed x lraspp": b1 / med[(PEER, variant, 1)], "b32 x lraspp": b32 / med[(PEER, variant, 32)],
             })
+    return rows
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--min-seconds", type=float, default=0.7, help="per cell and round")
+    p.add_argument("--markdown", type=Path, default=None)
+    args = p.parse_args()
+    rows = speed_rows(candidates(), args.rounds, args.min_seconds)
     table = format_table(rows, ["model", "variant", "num_params", "gmacs", "b1 ms", "b32 img/s",
                                 "b1 speed x lraspp", "b32 x lraspp"])
     fused = {r["model"]: r for r in rows if r["variant"] == "fused"}
