@@ -111,6 +111,12 @@ class OnnxRunner:
 def onnx_file(model: str, weights: str = "DEFAULT"):
     """The weight's ONNX file in ``$PETZOO_CACHE/onnx/<sha256>.onnx``: exported once (atomically),
     kept only if its argmax agrees with eager PyTorch on >= 99.9 % of pixels of real photos."""
+    return _open_onnx(model, weights).path
+
+
+def _open_onnx(model: str, weights: str) -> OnnxRunner:
+    """A session on the weight's cached ONNX file; opening it is also the check that the cache entry is whole
+    (one cut short or overwritten is exported again, with a warning naming it)."""
     import os
 
     from ._io import cache_dir
@@ -120,10 +126,11 @@ def onnx_file(model: str, weights: str = "DEFAULT"):
     preset = member.transforms()
     path = cache_dir() / "onnx" / f"{member.sha256}.onnx"
     if path.is_file():
-        if _onnx_loads(path):
-            return path
-        warnings.warn(f"{path}: corrupt cached ONNX file; exporting it again", RuntimeWarning, stacklevel=2)
-        path.unlink(missing_ok=True)
+        try:
+            return OnnxRunner(path)
+        except Exception:  # onnxruntime raises its own Fail/InvalidProtobuf/... kinds
+            warnings.warn(f"{path}: corrupt cached ONNX file; exporting it again", RuntimeWarning, stacklevel=3)
+            path.unlink(missing_ok=True)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.check.onnx")
     try:
@@ -133,28 +140,21 @@ def onnx_file(model: str, weights: str = "DEFAULT"):
         x = preset(_check_images(preset.size))
         with torch.inference_mode():
             expected = net(x).argmax(1)
-        agree = (OnnxRunner(tmp)(x).argmax(1) == expected).float().mean().item()
+        runner = OnnxRunner(tmp)
+        agree = (runner(x).argmax(1) == expected).float().mean().item()
         if agree < ONNX_MIN_AGREEMENT:
             raise RuntimeError(f"{model} {member!r}: ONNX export agrees with PyTorch on only {agree:.4%} of pixels")
         os.replace(tmp, path)
+        runner.path = path  # the session holds the model in memory: the file's name is all that moved
     finally:
         if tmp.exists():
             tmp.unlink()
-    return path
-
-
-def _onnx_loads(path) -> bool:
-    """Whether onnxruntime can open the file (a cache entry cut short or overwritten cannot)."""
-    try:
-        OnnxRunner(path)
-        return True
-    except Exception:  # onnxruntime raises its own Fail/InvalidProtobuf/... kinds
-        return False
+    return runner
 
 
 @functools.lru_cache(maxsize=8)
 def _onnx_runner(model: str, weights: str) -> OnnxRunner:
-    return OnnxRunner(onnx_file(model, weights))
+    return _open_onnx(model, weights)
 
 
 @functools.lru_cache(maxsize=8)
