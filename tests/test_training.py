@@ -271,6 +271,15 @@ def test_semi_supervised_run_trains_on_labeled_plus_teacher_labeled_images(synth
                            "--pseudo-size", "48"])
     hard = json.loads((tmp_path / "hard" / "config.json").read_text())["semi_supervised"]
     assert hard["threshold"] == 0.5 and 0 <= hard["ignored_share"] <= 1
+    # soft targets on the labeled images too: the teacher's predictions on them are cached beside the unlabeled ones
+    run_train(base[:-2] + ["--output-dir", str(tmp_path / "lab"), "--teachers-files", spec, "--distill",
+                           "--distill-labeled", "0.5", "--pseudo-size", "48"])
+    lab = json.loads((tmp_path / "lab" / "config.json").read_text())["semi_supervised"]
+    assert lab["distill_labeled"] == 0.5 and lab["labeled_soft_labels"] != lab["soft_labels"]
+    from petzoo.pseudo import cache_dir
+
+    cached = torch.load(cache_dir() / "pseudo" / lab["labeled_soft_labels"], weights_only=True)["probs"]
+    assert cached.shape == (config["train_size"], 3, 48, 48) and cached.dtype == torch.uint8
 
 
 @pytest.mark.parametrize("extra, message", [
@@ -278,6 +287,8 @@ def test_semi_supervised_run_trains_on_labeled_plus_teacher_labeled_images(synth
     (["--teachers", "UNet_Weights.DEFAULT", "--distill", "--pseudo-threshold", "0.9"], "choose one of"),
     (["--teachers", "UNet_Weights.DEFAULT"], "choose one of"),
     (["--zoom", "2"], "need --teachers"),
+    (["--teachers", "UNet_Weights.DEFAULT", "--pseudo-threshold", "0.9", "--distill-labeled", "0.5"], "--distill-labeled 0.5"),
+    (["--teachers", "UNet_Weights.DEFAULT", "--distill", "--distill-labeled", "1.5"], "expected a weight in"),
     (["--teachers-files", "unet:32:/no/such.safetensors", "--distill"], "does not exist"),
     (["--semi", "fixmatch", "--aug", "strong"], "needs --pseudo-threshold"),
     (["--semi", "fixmatch", "--pseudo-threshold", "0.9"], "pass --aug strong"),

@@ -92,6 +92,9 @@ def get_args_parser() -> argparse.ArgumentParser:
                       help="size at which images and teacher predictions are cached (crops are taken from it)")
     semi.add_argument("--unlabeled-limit", type=int, default=None, help="N unlabeled images spread evenly over the split's sorted stems, so every "
                       "breed stays in (smoke runs, half-scale validation)")
+    semi.add_argument("--distill-labeled", type=float, default=0.0, metavar="W",
+                      help="with --distill: the labeled images' targets are (1 - W) x one-hot label + W x the teachers' "
+                           "soft prediction on them (cached like the unlabeled ones); 0 = labels only")
     semi.add_argument("--no-tta", action="store_true", help="teachers without horizontal-flip averaging")
     semi.add_argument("--zoom", type=float, default=1.0,
                       help="random resized crops zooming in up to this factor (close-ups); 1 = whole image")
@@ -288,12 +291,22 @@ def semi_supervised_data(args, full, train_idx, progress: bool):
     unlabeled, images, labeled_targets = labeled_and_unlabeled(args, full, train_idx, progress)
     probs, path = cached_soft_labels(teachers, images[len(labeled_targets):], unlabeled.fingerprint(),
                                      tta=not args.no_tta, progress=progress)
+    labeled_probs_path = None
+    if args.distill_labeled:
+        # the labeled train images' own teacher predictions, keyed by the labeled split and which of it is train
+        fingerprint = hashlib.sha256(f"{full.fingerprint()}:{train_idx}".encode()).hexdigest()
+        l_probs, labeled_probs_path = cached_soft_labels(teachers, images[:len(labeled_targets)], fingerprint,
+                                                         tta=not args.no_tta, progress=progress)
+        w = args.distill_labeled
+        labeled_targets = ((1 - w) * labeled_targets.float() + w * l_probs.float()).round().to(torch.uint8)
     targets = torch.cat([labeled_targets, probs])
     info = {
         "teachers": [t[0] for t in teachers], "teacher_names": args.teachers + args.teachers_files,
         "tta": not args.no_tta, "unlabeled_images": len(unlabeled), "unlabeled_fingerprint": unlabeled.fingerprint(),
         "soft_labels": path.name, "labeled_images": len(train_idx),
     }
+    if args.distill_labeled:
+        info.update(distill_labeled=args.distill_labeled, labeled_soft_labels=labeled_probs_path.name)
     if args.pseudo_threshold is not None:
         info["threshold"] = args.pseudo_threshold
         info["ignored_share"] = round((hard_labels(probs, args.pseudo_threshold) == IGNORE_INDEX).float().mean().item(), 4)
@@ -383,6 +396,9 @@ def _main(args, argv: list[str] | None) -> dict:
         raise SystemExit(f"--semi {args.semi} needs --pseudo-threshold T (e.g. 0.95): pixels below it are ignored")
     if offline and (args.pseudo_threshold is None) == (not args.distill):
         raise SystemExit("--teachers: choose one of --pseudo-threshold T (hard pseudo-labels) or --distill (soft)")
+    if args.distill_labeled and (not args.distill or not 0 < args.distill_labeled <= 1):
+        raise SystemExit(f"--distill-labeled {args.distill_labeled:g}: expected a weight in (0, 1] with --distill "
+                         "(and --teachers or --teachers-files)")
     if not semi and (args.pseudo_threshold is not None or args.distill or args.zoom != 1 or args.cutmix):
         raise SystemExit("--pseudo-threshold/--distill/--zoom/--cutmix need --teachers, --teachers-files or --semi")
     if offline and args.teachers and args.val_split:
