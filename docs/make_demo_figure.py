@@ -1,7 +1,8 @@
 """The committed demo figures on scikit-image's bundled close-up cat photo:
 
-- docs/figures/demo_chelsea.png: every zoo model, the weight it had before semi-supervised training
-  (left) beside its DEFAULT weight now (right);
+- docs/figures/demo_chelsea.png: every zoo model, the DEFAULT it had before distillation from the pretrained
+  teacher (issue 22; the weight its ``ptdistill_ft`` recipe starts from) on the left, beside its DEFAULT now on
+  the right (the pretrained tiers: their DEFAULT, unchanged);
 - docs/figures/default_chelsea.png: what ``petzoo.segment()`` / ``petzoo predict`` gave before the
   ImageNet-pretrained tiers (mobile_fpn OXFORD_PET_V2) beside what they give now (the default model's
   DEFAULT weight), and the fast pretrained tier.
@@ -27,20 +28,40 @@ OUT_DEFAULT = OUT.with_name("default_chelsea.png")
 #: segment()'s default before the pretrained tiers (issue 21)
 DEFAULT_BEFORE = ("mobile_fpn", "OXFORD_PET_V2")
 FAST = "fpn_efficientnet_lite0"
-#: Each family's DEFAULT weight before the semi-supervised round (issue 11): the supervised
-#: weights, and mobile_fpn's first weight (it was distilled from the start).
-BEFORE = {"fcn": "OXFORD_PET_V1", "mobile_fpn": "OXFORD_PET_V1", "segnet": "OXFORD_PET_V1",
-          "segnet_dsc": "OXFORD_PET_V3", "unet": "OXFORD_PET_V1", "vit_seg": "OXFORD_PET_V1"}
+
+
+def distillation_round() -> dict:
+    """model -> (its DEFAULT before the pretrained teacher's round, i.e. its ptdistill_ft recipe's start; the
+    weight that round published, or None) for each seed family."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "train_reference"))
+    import recipes
+
+    out = {}
+    for m in petzoo.list_models():
+        if "ptdistill_ft" not in recipes.candidates(m):
+            continue
+        new = [v for v, chosen in recipes.FINAL.items() if chosen.get(m) == "ptdistill_ft"]
+        published = [v for v in new if v in petzoo.get_model_weights(m).__members__]
+        out[m] = (recipes.candidates(m)["ptdistill_ft"]["finetune-from"].split(".")[-1],
+                  published[0] if published else None)
+    return out
+
+
 SCALE = 0.6
 
 
 def main() -> None:
     photo = data.chelsea()
     tiles = []
+    rounds = distillation_round()
     for name in petzoo.list_models():
-        now = petzoo.get_model_weights(name).DEFAULT.name
-        before = BEFORE.get(name, now)
-        for weight, label in ((before, "before"), (now, "now, DEFAULT" if now != before else "DEFAULT, unchanged")):
+        default = petzoo.get_model_weights(name).DEFAULT.name
+        before, new = rounds.get(name, (default, None))
+        after = new or default
+        for weight, label in ((before, "before"), (after, "distilled, " + ("DEFAULT" if after == default else "not DEFAULT")
+                                                   if new else "DEFAULT, unchanged")):
             tile = Image.fromarray(np.array(S.overlay(photo, S.segment(photo, model=name, weights=weight))))
             tiles.append((tile.resize((round(tile.width * SCALE), round(tile.height * SCALE))), f"{name} {weight} ({label})"))
     save_grid(tiles, 2, OUT)

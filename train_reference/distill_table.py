@@ -16,14 +16,12 @@ Three tables, every number read from a file of the repo, nothing typed:
 from __future__ import annotations
 
 import argparse
-import json
-import statistics
 import sys
 from pathlib import Path
 from typing import Dict, List
 
 import petzoo
-from petzoo._weights import get_weight
+from petzoo import get_weight
 
 import recipes
 from pretrained_table import table as val_table
@@ -102,11 +100,16 @@ def markdown(folders: List[Path], command: str) -> str:
         "",
         *md_table(teacher_rows(), ["teacher", "trained on", "scores"]),
         "",
-        "## Validation (unet, 64 px, from the same seed's supervised start)",
+        "## Validation (unet at 64 and 128 px, from the same seed's supervised start)",
         "",
-        "semi_sup: the start, 30 epochs on the 450 labeled train images; semi_ft_sup: continued 30 epochs on "
-        "labels only; semi_ft_ptdistill_zoom: continued 10 epochs on the labeled images plus 900 unlabeled photos "
-        "with the pretrained fold teacher's soft targets (zoom 2x, CutMix), about the same number of samples.",
+        "semi_sup: the start, 30 epochs at 64 px on the 450 labeled train images of the seed's fold. Each other "
+        "row continues it for the same number of samples (13,500; lr 5e-4, strong photometric augmentation): "
+        "`_sup` on the labels only; `_ptdistill*` on the labeled images plus 900 unlabeled photos (27 breeds, none "
+        "of the 5 labeled ones) with the fold teacher's soft targets, `_zoom` with zoom up to 2x and CutMix, "
+        "`_lab` with the teacher's predictions mixed half and half into the labeled images' targets "
+        "(train.py --distill-labeled 0.5). `ft_` rows at 64 px, `ft128_` rows at 128 px. The validation images "
+        "are of the 5 labeled breeds, like test; what the unlabeled breeds add shows on other_breeds, which no "
+        "fold can hold.",
         "",
         *md_table(val, val_cols),
         "",

@@ -159,9 +159,13 @@ def semi_candidates(model: str) -> Dict[str, Recipe]:
         "semi_ft128_ptdistill_zoom": merged(SEMI_VAL, SEMI_UNLABELED, {
             "teachers-files": [PT_FOLD_TEACHER], "distill": True, "zoom": "2", "pseudo-size": "192",
             "image-size": "128", "epochs": "5"}, ft),
+        # ... without zoom and CutMix (whole photos, like the labeled-only control) ...
+        "semi_ft128_ptdistill": merged(SEMI_VAL, SEMI_UNLABELED, {
+            "teachers-files": [PT_FOLD_TEACHER], "distill": True, "cutmix": "0", "pseudo-size": "192",
+            "image-size": "128", "epochs": "5"}, ft),
         # ... and with the teacher's soft predictions on the labeled images too, half and half with their labels
         "semi_ft128_ptdistill_lab": merged(SEMI_VAL, SEMI_UNLABELED, {
-            "teachers-files": [PT_FOLD_TEACHER], "distill": True, "distill-labeled": "0.5", "zoom": "2",
+            "teachers-files": [PT_FOLD_TEACHER], "distill": True, "distill-labeled": "0.5", "cutmix": "0",
             "pseudo-size": "192", "image-size": "128", "epochs": "5"}, ft),
     }
 
@@ -187,14 +191,15 @@ PT_FOLD_TEACHER = "unet_efficientnet_lite2:192:{out}/unet_efficientnet_lite2_pt1
 
 #: Issue 22: every seed family's DEFAULT fine-tuned by distillation from the published accurate tier (soft
 #: targets at its own 256 px, with flip) on the labeled photos (one-hot) plus unlabeled ones, strong
-#: photometric augmentation, CutMix and zoom up to 2x, at the DEFAULT's own resolution. Sized for the 2-core
-#: CPU of one session (all six runs together well under 100 minutes): 1,200 of the 2,684 unlabeled photos
-#: spread over every breed, a few epochs each (the teacher's cache is shared by every run with that limit).
+#: photometric augmentation, at the DEFAULT's own resolution; whole photos (no zoom, no CutMix: on the unet
+#: validation folds at 128 px the zoomed arm scored lower on both seeds, docs/distill.md), two unlabeled photos
+#: per labeled one as on the folds: 1,000 of the 2,684 spread over every breed. Sized for the 2-core CPU of one
+#: session, a few epochs each (the teacher's cache is shared by every run with that limit).
 PT_TEACHER = "UNetEfficientNetLite2_Weights.OXFORD_PET_V1"
 PTDISTILL_FT: Recipe = merged(
-    {k: v for k, v in DISTILL.items() if k not in ("teachers", "pseudo-size", "epochs")},
+    {k: v for k, v in DISTILL.items() if k not in ("teachers", "pseudo-size", "epochs", "zoom", "cutmix")},
     {"lr": "5e-4", "warmup-epochs": "0.3", "batch-size": "16", "channels-last": True,
-     "teachers": [PT_TEACHER], "pseudo-size": "256", "unlabeled-limit": "1200"})
+     "teachers": [PT_TEACHER], "pseudo-size": "256", "unlabeled-limit": "1000"})
 
 
 def ptdistill_ft(start: str, size: str, epochs: str, **more: str) -> Dict[str, Recipe]:
@@ -256,12 +261,11 @@ EXTRA_CANDIDATES: Dict[str, Dict[str, Recipe]] = {
 }
 
 # Issue 22's round (PTDISTILL_FT) for every seed family, from its DEFAULT at the DEFAULT's resolution. Epochs
-# sized from the measured CPU speed here (s per epoch of 1,700 images: unet ~100, vit_seg ~90, mobile_fpn at
-# 192 px ~95, fcn ~200, segnet_dsc at 192 px ~610); SegNet trains at ~1 img/s, so it gets 400 unlabeled
-# photos (900 images) and one epoch (~15 min) instead of skipping the round.
+# sized for the CPU here (unet: 49 s per epoch of the 1,500 images; SegNet, the slowest, ~3 img/s at 128 px from
+# its forward time, so 2 epochs ~15 min; segnet_dsc at 192 px ~2.8 img/s, 2 epochs ~18 min).
 for _model, _args in {
     "fcn": ("FCN_Weights.OXFORD_PET_V1", "128", "4"),
-    "segnet": ("SegNet_Weights.OXFORD_PET_V1", "128", "1", {"unlabeled_limit": "400"}),
+    "segnet": ("SegNet_Weights.OXFORD_PET_V1", "128", "2"),
     "segnet_dsc": ("SegNetDSC_Weights.OXFORD_PET_V3", "192", "2"),
     "unet": ("UNet_Weights.OXFORD_PET_V2", "128", "6"),
     "vit_seg": ("ViTSeg_Weights.OXFORD_PET_V2", "128", "6", {"weight_decay": "0.05"}),
