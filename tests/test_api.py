@@ -95,17 +95,18 @@ def test_enum_without_weights_gives_a_clear_error():
 
 
 def test_unknown_member_lists_the_available_ones():
-    with pytest.raises(ValueError, match="available: OXFORD_PET_V1, OXFORD_PET_V2, DEFAULT"):
+    with pytest.raises(ValueError, match="available: OXFORD_PET_V1, OXFORD_PET_V2, OXFORD_PET_V3, DEFAULT"):
         petzoo.unet(weights="V9")
 
 
-def test_default_moved_to_v3_and_older_versions_still_load():
+def test_default_moved_to_v5_and_older_versions_still_load():
     w = petzoo.SegNetDSC_Weights
-    require_git_history(w.OXFORD_PET_V1.value)  # V1 and V2 left the tree: they load from git history
-    assert w.DEFAULT is w.OXFORD_PET_V3
-    assert petzoo.get_weight("SegNetDSC_Weights.DEFAULT") is w.OXFORD_PET_V3
-    heads = [petzoo.segnet_dsc(weights=v).state_dict()["classifier.1.weight"] for v in ("OXFORD_PET_V1", "OXFORD_PET_V2", "DEFAULT")]
-    assert not torch.equal(heads[0], heads[1]) and not torch.equal(heads[1], heads[2])
+    require_git_history(w.OXFORD_PET_V1.value)  # V1 to V4 left the tree: they load from git history
+    assert w.DEFAULT is w.OXFORD_PET_V5
+    assert petzoo.get_weight("SegNetDSC_Weights.DEFAULT") is w.OXFORD_PET_V5
+    heads = [petzoo.segnet_dsc(weights=v).state_dict()["classifier.1.weight"]
+             for v in ("OXFORD_PET_V1", "OXFORD_PET_V2", "OXFORD_PET_V3", "DEFAULT")]
+    assert all(not torch.equal(a, b) for a, b in zip(heads, heads[1:]))
 
 
 def test_fine_tuned_weight_names_its_start_and_its_own_input_size():
@@ -113,6 +114,10 @@ def test_fine_tuned_weight_names_its_start_and_its_own_input_size():
     assert v3.meta["finetuned_from"] == "SegNetDSC_Weights.OXFORD_PET_V2"
     assert "--finetune-from SegNetDSC_Weights.OXFORD_PET_V2" in v3.meta["recipe"]
     assert v3.transforms().size == (v3.meta["image_size"],) * 2 != petzoo.SegNetDSC_Weights.OXFORD_PET_V2.transforms().size
+    v5 = petzoo.SegNetDSC_Weights.OXFORD_PET_V5  # distilled from the pretrained tier (issue 22), at V3's size
+    assert v5.meta["finetuned_from"] == "SegNetDSC_Weights.OXFORD_PET_V3"
+    assert "--teachers UNetEfficientNetLite2_Weights.OXFORD_PET_V1" in v5.meta["recipe"]
+    assert v5.transforms().size == v3.transforms().size
 
 
 def test_verify_accepts_member_default_name_and_qualified_name(trained):
