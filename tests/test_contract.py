@@ -335,3 +335,42 @@ def test_semi_table_reads_each_arm_and_seed_from_the_runs_logs(tmp_path):
     ]
     assert "64 px, 900 photos of the unlabeled split" in out.read_text()
     assert semi_table.main([str(tmp_path / "nowhere")]) == 2
+
+
+def test_pretrained_teacher_arms_use_the_seeds_own_fold_teacher_and_equal_samples(tmp_path):
+    arms = ["semi_ft128_sup", "semi_ft128_ptdistill", "semi_ft128_ptdistill_zoom", "semi_ft128_ptdistill_lab"]
+    cmds = recipes.commands("val", tmp_path, ["unet"], "--seed 1", arms, "OXFORD_PET_V1")
+    args = {name[len("unet_"):]: cmd for name, cmd in cmds.items()}
+
+    def value(cmd, flag):
+        return cmd[cmd.index(flag) + 1] if flag in cmd else None
+
+    labeled = 450
+    for name, cmd in args.items():
+        # every arm continues the same seed's supervised start at 128 px on the validation split
+        assert value(cmd, "--finetune-from") == f"{tmp_path}/unet_semi_sup/best.safetensors"
+        assert value(cmd, "--image-size") == "128" and value(cmd, "--val-split") == "0.1"
+        images = labeled + int(value(cmd, "--unlabeled-limit") or 0)
+        assert images * int(value(cmd, "--epochs")) == labeled * 15, name  # equal samples
+        if name != "semi_ft128_sup":  # the teacher never saw this seed's validation images
+            assert value(cmd, "--teachers-files") == \
+                f"unet_efficientnet_lite2:192:{tmp_path}/unet_efficientnet_lite2_pt192/best.safetensors"
+            assert "--teachers" not in cmd and "--distill" in cmd
+    assert value(args["semi_ft128_ptdistill_zoom"], "--zoom") == "2" and "--zoom" not in args["semi_ft128_ptdistill"]
+    assert value(args["semi_ft128_ptdistill_lab"], "--distill-labeled") == "0.5"
+
+
+def test_each_seed_family_has_a_ptdistill_round_from_its_earlier_default():
+    for model in ("fcn", "segnet", "segnet_dsc", "unet", "vit_seg", "mobile_fpn"):
+        recipe = recipes.candidates(model)["ptdistill_ft"]
+        start = petzoo.get_weight(recipe["finetune-from"])
+        assert type(start) is petzoo.get_model_weights(model)
+        assert recipe["image-size"] == str(start.meta["image_size"])  # at the start's own resolution
+        assert recipe["teachers"] == [recipes.PT_TEACHER] and recipe["pseudo-size"] == "256"
+        versions = [v for v, chosen in recipes.FINAL.items() if chosen.get(model) == "ptdistill_ft"]
+        assert len(versions) == 1 and versions[0] not in ("OXFORD_PET_V1", start.name)
+        enum = petzoo.get_model_weights(model)
+        if versions[0] in enum.__members__:  # published: its meta says where it came from and how
+            new = enum[versions[0]]
+            assert new.meta["finetuned_from"] == recipe["finetune-from"]
+            assert f"--teachers {recipes.PT_TEACHER}" in new.meta["recipe"]
