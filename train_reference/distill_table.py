@@ -15,7 +15,6 @@ Three tables, every number read from a file of the repo, nothing typed:
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 from typing import Dict, List
@@ -24,7 +23,7 @@ import petzoo
 from petzoo import get_weight
 
 import recipes
-from pretrained_table import table as val_table
+from pretrained_table import table as val_table, table_cli
 from select_recipe import val_scores
 
 HERE = Path(__file__).resolve().parent
@@ -127,18 +126,7 @@ def markdown(folders: List[Path], command: str) -> str:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("folders", nargs="+", type=Path)
-    p.add_argument("--markdown", type=Path, default=None)
-    args = p.parse_args(argv)
-    command = "python train_reference/distill_table.py " + " ".join(f.as_posix() for f in args.folders)
-    if args.markdown:
-        command += f" --markdown {args.markdown.as_posix()}"
-    text = markdown(args.folders, command)
-    print(text)
-    if args.markdown:
-        args.markdown.write_text(text)
-    return 0
+    return table_cli(argv, __doc__, "distill_table.py", markdown)
 
 
 if __name__ == "__main__":

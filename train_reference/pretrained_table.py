@@ -67,20 +67,25 @@ def markdown(rows: List[Dict[str, str]], command: str) -> str:
         "saw its validation images.\n\n" + "\n".join(lines) + "\n")
 
 
-def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def table_cli(argv, doc: str, script: str, render) -> int:
+    """The command line shared by the table scripts: run folders and ``--markdown PATH``; ``render(folders,
+    command)`` gives the text, which names the exact command that made it."""
+    p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("folders", nargs="+", type=Path)
     p.add_argument("--markdown", type=Path, default=None)
     args = p.parse_args(argv)
-    rows = table(args.folders)
-    command = "python train_reference/pretrained_table.py " + " ".join(f.as_posix() for f in args.folders)
+    command = f"python train_reference/{script} " + " ".join(f.as_posix() for f in args.folders)
     if args.markdown:
         command += f" --markdown {args.markdown.as_posix()}"
-    text = markdown(rows, command)
+    text = render(args.folders, command)
     print(text)
     if args.markdown:
         args.markdown.write_text(text)
     return 0
+
+
+def main(argv=None) -> int:
+    return table_cli(argv, __doc__, "pretrained_table.py", lambda folders, command: markdown(table(folders), command))
 
 
 if __name__ == "__main__":
