@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import petzoo
@@ -103,3 +104,18 @@ def test_distill_doc_is_the_table_of_the_committed_logs_and_manifest():
     doc, command, folders = generated_by("distill.md", "distill_table.py")
     assert len(folders) >= 2 and all((f / "unet_semi_ft_ptdistill_zoom" / "eval.json").is_file() for f in folders)
     assert distill_table.markdown(folders, command) == doc, "rerun the command in the doc"
+
+
+def test_closeup_doc_measures_every_round_weight_and_names_the_defaults():
+    import sys
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import closeup
+
+    crop = closeup.centre_crop(np.arange(8 * 6).reshape(8, 6), 2)
+    assert crop.shape == (4, 3) and crop[0, 0] == 2 * 6 + 1  # the middle half of each side
+    doc = (ROOT / "docs" / "closeup.md").read_text()
+    rows = [line.split("|")[1:5] for line in doc.splitlines() if line.startswith("| ") and "---" not in line][1:]
+    shown = [tuple(c.strip() for c in row) for row in rows]
+    expected = [(m, w, role, "yes" if petzoo.get_model_weights(m).DEFAULT.name == w else "")
+                for m, w, role in closeup.rows_to_measure()]
+    assert shown == expected, "rerun: python benchmarks/closeup.py --markdown docs/closeup.md"
