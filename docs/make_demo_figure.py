@@ -30,23 +30,15 @@ DEFAULT_BEFORE = ("mobile_fpn", "OXFORD_PET_V2")
 FAST = "fpn_efficientnet_lite0"
 
 
-def distillation_round() -> dict:
-    """model -> (its DEFAULT before the pretrained teacher's round, i.e. its ptdistill_ft recipe's start; the
-    weight that round published, or None) for each seed family."""
+def before_distillation() -> dict:
+    """Each seed family's DEFAULT before the pretrained teacher's rounds: its ptdistill_ft recipe's start."""
     import sys
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "train_reference"))
     import recipes
 
-    out = {}
-    for m in petzoo.list_models():
-        if "ptdistill_ft" not in recipes.candidates(m):
-            continue
-        new = [v for v, chosen in recipes.FINAL.items() if chosen.get(m) == "ptdistill_ft"]
-        published = [v for v in new if v in petzoo.get_model_weights(m).__members__]
-        out[m] = (recipes.candidates(m)["ptdistill_ft"]["finetune-from"].split(".")[-1],
-                  published[0] if published else None)
-    return out
+    return {m: recipes.candidates(m)["ptdistill_ft"]["finetune-from"].split(".")[-1]
+            for m in petzoo.list_models() if "ptdistill_ft" in recipes.candidates(m)}
 
 
 SCALE = 0.6
@@ -55,13 +47,11 @@ SCALE = 0.6
 def main() -> None:
     photo = data.chelsea()
     tiles = []
-    rounds = distillation_round()
+    before_of = before_distillation()
     for name in petzoo.list_models():
-        default = petzoo.get_model_weights(name).DEFAULT.name
-        before, new = rounds.get(name, (default, None))
-        after = new or default
-        for weight, label in ((before, "before"), (after, "distilled, " + ("DEFAULT" if after == default else "not DEFAULT")
-                                                   if new else "DEFAULT, unchanged")):
+        now = petzoo.get_model_weights(name).DEFAULT.name
+        before = before_of.get(name, now)
+        for weight, label in ((before, "before"), (now, "now, DEFAULT" if now != before else "DEFAULT, unchanged")):
             tile = Image.fromarray(np.array(S.overlay(photo, S.segment(photo, model=name, weights=weight))))
             tiles.append((tile.resize((round(tile.width * SCALE), round(tile.height * SCALE))), f"{name} {weight} ({label})"))
     save_grid(tiles, 2, OUT)

@@ -52,28 +52,32 @@ def teacher_rows() -> List[Dict[str, str]]:
     return rows
 
 
+ROUNDS = {"ptdistill_ft": "whole photos", "ptdistill_zoom_ft": "zoom 2x + CutMix"}
+
+
 def family_rows() -> List[Dict[str, str]]:
+    """Per seed family: its DEFAULT before the rounds, then each published round weight (recipes.FINAL)."""
     teacher = get_weight(recipes.PT_TEACHER).meta["_metrics"]["test"]["pixel_acc"]
     rows = []
-    for version, chosen in sorted(recipes.FINAL.items()):
-        for model, recipe in sorted(chosen.items()):
-            if recipe != "ptdistill_ft":
-                continue
-            enum = petzoo.get_model_weights(model)
-            if version not in enum.__members__:
-                continue  # not published (yet)
-            new = enum[version]
-            old = get_weight(recipes.candidates(model)[recipe]["finetune-from"])
-            for label, member in (("old", old), ("new", new)):
-                m = member.meta["_metrics"]
-                rows.append({
-                    "model": model, "weight": f"{member.name} ({label})",
-                    **{f"{s} acc / mIoU / seed IoU": f"{pct(m[s]['pixel_acc'])} / {m[s]['miou']:.4f} / "
-                                                     f"{m[s]['seed_iou']:.4f}" for s in SPLITS},
-                    "train min": f"{member.meta['train_minutes']:.1f}" if label == "new" else "",
-                    "gap to teacher (test)": f"{(teacher - m['test']['pixel_acc']) * 100:.2f} pt",
-                    "DEFAULT": "yes" if enum.DEFAULT is member else "",
-                })
+    for model in petzoo.list_models():
+        cands = recipes.candidates(model)
+        if "ptdistill_ft" not in cands:
+            continue
+        enum = petzoo.get_model_weights(model)
+        members = [(get_weight(cands["ptdistill_ft"]["finetune-from"]), "before")]
+        for recipe, label in ROUNDS.items():
+            members += [(enum[v], label) for v, chosen in sorted(recipes.FINAL.items())
+                        if chosen.get(model) == recipe and v in enum.__members__]
+        for member, label in members:
+            m = member.meta["_metrics"]
+            rows.append({
+                "model": model, "weight": f"{member.name} ({label})",
+                **{f"{s} acc / mIoU / seed IoU": f"{pct(m[s]['pixel_acc'])} / {m[s]['miou']:.4f} / "
+                                                 f"{m[s]['seed_iou']:.4f}" for s in SPLITS},
+                "train min": f"{member.meta['train_minutes']:.1f}" if label != "before" else "",
+                "gap to teacher (test)": f"{(teacher - m['test']['pixel_acc']) * 100:.2f} pt",
+                "DEFAULT": "yes" if enum.DEFAULT is member else "",
+            })
     return rows
 
 
@@ -116,9 +120,10 @@ def markdown(folders: List[Path], command: str) -> str:
         "",
         "Each new weight is its family's DEFAULT fine-tuned by `recipes.py final --weight <V> --models <model>` "
         "(recipe `ptdistill_ft`: `" + " ".join(recipes.render(recipes.PTDISTILL_FT)) + "` with each family's "
-        "start, size and epochs, which recipes.py lists); "
-        "DEFAULT moves only where the new weight is better on both splits in pixel accuracy and mIoU "
-        "(publish.py --default-if-better).",
+        "start, size and epochs, which recipes.py lists; `ptdistill_zoom_ft` adds `--zoom 2 --cutmix 0.5`). "
+        "DEFAULT moves where the new weight is better on both splits in pixel accuracy and mIoU "
+        "(publish.py --default-if-better), and off a weight that lost close-ups against its start onto one that "
+        "beats that start and did not (train_reference/closeup_default.py; the crops: docs/closeup.md).",
         "",
         *md_table(fam, fam_cols),
         "",
