@@ -18,10 +18,12 @@ from pathlib import Path
 from typing import List, Tuple
 
 import numpy as np
+import torch
 
 import petzoo
 import petzoo.inference as S
 from petzoo.datasets import OxfordIIITPet
+from petzoo.metrics import ConfusionMatrix
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "train_reference"))
@@ -35,30 +37,30 @@ def centre_crop(array: np.ndarray, zoom: float) -> np.ndarray:
     return np.ascontiguousarray(array[y:y + ch, x:x + cw])
 
 
+def crops(split: str = "test", every: int = 4, zoom: float = 2.0, data_path=None) -> List[Tuple[np.ndarray, np.ndarray]]:
+    """(image, trimap class ids) centre crops of every ``every``-th photo of ``split``."""
+    ds = OxfordIIITPet(data_path, split)
+    return [tuple(centre_crop(a, zoom) for a in ds.load(i)) for i in range(0, len(ds), every)]
+
+
 def rows_to_measure() -> List[Tuple[str, str, str]]:
     """(model, weight member name, role) in table order."""
     out = []
     for model in petzoo.list_models():
-        cands = recipes.candidates(model)
-        enum = petzoo.get_model_weights(model)
-        if "ptdistill_ft" not in cands:
-            out.append((model, enum.DEFAULT.name, "pretrained tier, DEFAULT"))
-            continue
-        out.append((model, cands["ptdistill_ft"]["finetune-from"].split(".")[-1], "before the round"))
-        for recipe, role in (("ptdistill_ft", "whole photos"), ("ptdistill_zoom_ft", "zoom 2x + CutMix")):
-            versions = [v for v, chosen in recipes.FINAL.items() if chosen.get(model) == recipe and v in enum.__members__]
-            out += [(model, v, role) for v in versions]
+        weights = recipes.ptdistill_weights(model)
+        if not weights:
+            out.append((model, petzoo.get_model_weights(model).DEFAULT.name, "pretrained tier, DEFAULT"))
+        out += [(model, w, "before the round" if what == "before" else what) for w, what in weights]
     return out
 
 
 def measure(model: str, weight: str, data: List[Tuple[np.ndarray, np.ndarray]]) -> dict:
-    confusion = np.zeros((3, 3), dtype=np.int64)
+    """petzoo.metrics over ``data``'s pixels, each crop segmented by petzoo.segment() at its own size."""
+    confusion = ConfusionMatrix()
     for image, mask in data:
-        pred = np.asarray(S.segment(image, model=model, weights=weight))
-        confusion += np.bincount(mask.ravel().astype(np.int64) * 3 + pred.ravel(), minlength=9).reshape(3, 3)
-    tp = np.diag(confusion)
-    iou = tp / np.maximum(confusion.sum(0) + confusion.sum(1) - tp, 1)
-    return {"pixel_acc": tp.sum() / confusion.sum(), "miou": iou.mean()}
+        confusion.update(torch.as_tensor(np.asarray(S.segment(image, model=model, weights=weight))),
+                         torch.as_tensor(mask))
+    return confusion.compute()
 
 
 def main(argv=None) -> int:
@@ -71,8 +73,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     if args.every < 1 or args.zoom < 1:
         raise SystemExit("--every: expected >= 1; --zoom: expected >= 1")
-    ds = OxfordIIITPet(args.data_path, args.split)
-    data = [tuple(centre_crop(a, args.zoom) for a in ds.load(i)) for i in range(0, len(ds), args.every)]
+    data = crops(args.split, args.every, args.zoom, args.data_path)
     lines = ["| model | weight | role | DEFAULT | close-up pixel acc | close-up mIoU | whole-photo test pixel acc |",
              "|---|---|---|---|---|---|---|"]
     for model, weight, role in rows_to_measure():

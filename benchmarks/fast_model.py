@@ -12,13 +12,12 @@ The design rule (issue 21): the fast tier must be >= 1.0x LR-ASPP at batch 1 and
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from inference import LogitsOnly  # noqa: E402
-from mobile_fpn import PEER, SIZE, speed_rows  # noqa: E402
+from mobile_fpn import PEER, SIZE, speed_args, speed_rows  # noqa: E402
 
 import petzoo  # noqa: E402
 from petzoo._io import atomic_write  # noqa: E402
@@ -40,11 +39,7 @@ def accuracy(name: str) -> dict:
 def main() -> int:
     from torchvision.models.segmentation import lraspp_mobilenet_v3_large
 
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--min-seconds", type=float, default=0.7, help="per cell and round")
-    p.add_argument("--markdown", type=Path, default=None)
-    args = p.parse_args()
+    args = speed_args(__doc__)
     models = {name: petzoo.get_model(name) for name in MODELS}
     models[PEER] = LogitsOnly(lraspp_mobilenet_v3_large(weights=None, weights_backbone=None, num_classes=3))
     rows = speed_rows(models, args.rounds, args.min_seconds)

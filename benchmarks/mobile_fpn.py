@@ -97,12 +97,17 @@ def speed_rows(models: dict, rounds: int, min_seconds: float) -> list:
     return rows
 
 
-def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def speed_args(doc: str) -> argparse.Namespace:
+    """The command line of the interleaved speed benchmarks: --rounds, --min-seconds, --markdown."""
+    p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--min-seconds", type=float, default=0.7, help="per cell and round")
     p.add_argument("--markdown", type=Path, default=None)
-    args = p.parse_args()
+    return p.parse_args()
+
+
+def main() -> int:
+    args = speed_args(__doc__)
     rows = speed_rows(candidates(), args.rounds, args.min_seconds)
     table = format_table(rows, ["model", "variant", "num_params", "gmacs", "b1 ms", "b32 img/s",
                                 "b1 speed x lraspp", "b32 x lraspp"])

@@ -37,8 +37,7 @@ def before_distillation() -> dict:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "train_reference"))
     import recipes
 
-    return {m: recipes.candidates(m)["ptdistill_ft"]["finetune-from"].split(".")[-1]
-            for m in petzoo.list_models() if "ptdistill_ft" in recipes.candidates(m)}
+    return {m: weights[0][0] for m in petzoo.list_models() if (weights := recipes.ptdistill_weights(m))}
 
 
 SCALE = 0.6

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import petzoo
 from petzoo._io import write_json
+from petzoo._registry import model_of_weights
 from petzoo._weights import MANIFEST
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,7 +39,7 @@ def main(argv=None) -> int:
     new = petzoo.get_weight(args.weight)
     enum = type(new)
     current = enum.DEFAULT
-    model = next(m for m in petzoo.list_models() if petzoo.get_model_weights(m) is enum)
+    model = model_of_weights(enum)
     start_name = current.meta.get("finetuned_from")
     if current is new or not start_name:
         raise SystemExit(f"{args.weight}: DEFAULT is {current.name}, which is {'this weight' if current is new else 'not a fine-tune'}")
@@ -46,8 +47,7 @@ def main(argv=None) -> int:
     manifest = json.loads(MANIFEST.read_text())
     start_entry = next(e for e in manifest[model] if e["name"] == start.name)
     ok, why = beats(new.meta["_metrics"], start_entry)
-    ds = closeup.OxfordIIITPet(args.data_path, "test")
-    data = [tuple(closeup.centre_crop(a, 2) for a in ds.load(i)) for i in range(0, len(ds), args.every)]
+    data = closeup.crops("test", args.every, 2.0, args.data_path)
     acc = {w.name: closeup.measure(model, w.name, data)["pixel_acc"] for w in (start, current, new)}
     shown = ", ".join(f"{k} {v * 100:.2f} %" for k, v in acc.items())
     print(f"close-up pixel acc ({len(data)} 2x centre crops of test): {shown}")

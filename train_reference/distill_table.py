@@ -7,10 +7,11 @@ Three tables, every number read from a file of the repo, nothing typed:
 1. the teacher: the published accurate tier (test, other_breeds) and, per seed, the clean validation-fold
    teacher (unet_efficientnet_lite2 pt192 trained on that seed's train part; ``train_reference/logs/ptval``);
 2. validation (folders given, one per seed: ``recipes.py val --models unet --recipes semi_sup semi_ft_sup
-   semi_ft_ptdistill_zoom --extra '--seed N'`` run into the folder holding that seed's pt192 teacher): the
-   same seed's 64 px supervised start continued on labels only, or distilled from the pretrained teacher;
-3. old DEFAULT against the new weight per family (the recipes' ``ptdistill_ft`` fine-tunes, from
-   ``recipes.FINAL``), test and other_breeds pixel accuracy / mIoU / seed IoU from each weight's meta
+   semi_ft_ptdistill_zoom semi_ft128_sup semi_ft128_ptdistill ... --extra '--seed N'`` run into the folder
+   holding that seed's pt192 teacher): the same seed's 64 px supervised start continued on labels only, or
+   distilled from the pretrained teacher, at 64 and at 128 px;
+3. old DEFAULT against the new weights per family (``recipes.ptdistill_weights``: the ``ptdistill_ft`` and
+   ``ptdistill_zoom_ft`` fine-tunes published per ``recipes.FINAL``), test and other_breeds pixel accuracy / mIoU / seed IoU from each weight's meta
    (publish.py's evaluation), training minutes, the gap to the teacher on test, and the DEFAULT now.
 """
 from __future__ import annotations
@@ -23,7 +24,7 @@ import petzoo
 from petzoo import get_weight
 
 import recipes
-from pretrained_table import table as val_table, table_cli
+from pretrained_table import md_table, table as val_table, table_cli
 from select_recipe import val_scores
 
 HERE = Path(__file__).resolve().parent
@@ -52,23 +53,14 @@ def teacher_rows() -> List[Dict[str, str]]:
     return rows
 
 
-ROUNDS = {"ptdistill_ft": "whole photos", "ptdistill_zoom_ft": "zoom 2x + CutMix"}
-
-
 def family_rows() -> List[Dict[str, str]]:
     """Per seed family: its DEFAULT before the rounds, then each published round weight (recipes.FINAL)."""
     teacher = get_weight(recipes.PT_TEACHER).meta["_metrics"]["test"]["pixel_acc"]
     rows = []
     for model in petzoo.list_models():
-        cands = recipes.candidates(model)
-        if "ptdistill_ft" not in cands:
-            continue
         enum = petzoo.get_model_weights(model)
-        members = [(get_weight(cands["ptdistill_ft"]["finetune-from"]), "before")]
-        for recipe, label in ROUNDS.items():
-            members += [(enum[v], label) for v, chosen in sorted(recipes.FINAL.items())
-                        if chosen.get(model) == recipe and v in enum.__members__]
-        for member, label in members:
+        for name, label in recipes.ptdistill_weights(model):
+            member = enum[name]
             m = member.meta["_metrics"]
             rows.append({
                 "model": model, "weight": f"{member.name} ({label})",
@@ -79,11 +71,6 @@ def family_rows() -> List[Dict[str, str]]:
                 "DEFAULT": "yes" if enum.DEFAULT is member else "",
             })
     return rows
-
-
-def md_table(rows: List[Dict[str, str]], columns: List[str]) -> List[str]:
-    return (["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-            + ["| " + " | ".join(r[c] for c in columns) + " |" for r in rows])
 
 
 def markdown(folders: List[Path], command: str) -> str:

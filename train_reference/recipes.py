@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List, Union
+from typing import Dict, List, Tuple, Union
 
 import petzoo
 
@@ -225,12 +225,11 @@ EXTRA_CANDIDATES: Dict[str, Dict[str, Recipe]] = {
         # teacher, trained on the train part only), on the labeled train images plus 1,200 unlabeled photos spread
         # over every breed, strong photometric augmentation, CutMix and zoom; ~1.5x pt128's samples.
         "distill128": merged(PRETRAINED, DISTILL_FROM_PRETRAINED, {
-            "teachers-files": ["unet_efficientnet_lite2:192:{out}/unet_efficientnet_lite2_pt192/best.safetensors"],
-            "pseudo-size": "192", "unlabeled-limit": "1200", "epochs": "6"}),
+            "teachers-files": [PT_FOLD_TEACHER], "pseudo-size": "192", "unlabeled-limit": "1200", "epochs": "6"}),
         # the final recipe had distill128 won on validation (it did not; FINAL names pt128): the published
         # accurate weight as the teacher, at its 256 px, on all 500 labeled and 2,684 unlabeled photos
         "distill128_final": merged(PRETRAINED, DISTILL_FROM_PRETRAINED, {
-            "teachers": ["UNetEfficientNetLite2_Weights.OXFORD_PET_V1"], "pseudo-size": "256", "epochs": "8"}),
+            "teachers": [PT_TEACHER], "pseudo-size": "256", "epochs": "8"}),
     },
     "unet_efficientnet_lite2": {**pretrained_candidates("128", "12"), **pretrained_candidates("192", "12"),
                                 # the final weight: the labels' own 256 px, 20 epochs (~25 min here)
@@ -267,16 +266,15 @@ EXTRA_CANDIDATES: Dict[str, Dict[str, Recipe]] = {
 # Issue 22's round (PTDISTILL_FT) for every seed family, from its DEFAULT at the DEFAULT's resolution. Epochs
 # sized for the CPU here (unet: 49 s per epoch of the 1,500 images; SegNet, the slowest, ~3 img/s at 128 px from
 # its forward time, so 2 epochs ~15 min; segnet_dsc at 192 px ~2.8 img/s, 2 epochs ~18 min).
-for _model, _args in {
-    "fcn": ("FCN_Weights.OXFORD_PET_V1", "128", "4"),
-    "segnet": ("SegNet_Weights.OXFORD_PET_V1", "128", "2"),
-    "segnet_dsc": ("SegNetDSC_Weights.OXFORD_PET_V3", "192", "2"),
-    "unet": ("UNet_Weights.OXFORD_PET_V2", "128", "6"),
-    "vit_seg": ("ViTSeg_Weights.OXFORD_PET_V2", "128", "6", {"weight_decay": "0.05"}),
-    "mobile_fpn": ("MobileFPN_Weights.OXFORD_PET_V2", "192", "6"),
+for _model, _rounds in {
+    "fcn": ptdistill_ft("FCN_Weights.OXFORD_PET_V1", "128", "4"),
+    "segnet": ptdistill_ft("SegNet_Weights.OXFORD_PET_V1", "128", "2"),
+    "segnet_dsc": ptdistill_ft("SegNetDSC_Weights.OXFORD_PET_V3", "192", "2"),
+    "unet": ptdistill_ft("UNet_Weights.OXFORD_PET_V2", "128", "6"),
+    "vit_seg": ptdistill_ft("ViTSeg_Weights.OXFORD_PET_V2", "128", "6", weight_decay="0.05"),
+    "mobile_fpn": ptdistill_ft("MobileFPN_Weights.OXFORD_PET_V2", "192", "6"),
 }.items():
-    _more = _args[3] if len(_args) == 4 else {}
-    EXTRA_CANDIDATES.setdefault(_model, {}).update(ptdistill_ft(*_args[:3], **_more))
+    EXTRA_CANDIDATES.setdefault(_model, {}).update(_rounds)
 
 #: The recipe of each published weight: the candidate with the highest validation
 #: mIoU in the validation stage (numbers in the closing notes of issue 5).
@@ -303,7 +301,7 @@ FINAL: Dict[str, Dict[str, str]] = {
     "OXFORD_PET_V4": {"segnet_dsc": "v3_distill_ft"},
 }
 # Issue 22: distilled from the pretrained accurate tier; the round was checked on validation folds for unet with
-# the same seed's clean pt192 teacher (semi_ft_ptdistill_zoom against semi_ft_sup, 2 seeds; docs/distill.md).
+# the same seed's clean pt192 teacher (the semi_ft128_* arms, 2 seeds; docs/distill.md).
 FINAL["OXFORD_PET_V3"].update({"fcn": "ptdistill_ft", "unet": "ptdistill_ft", "vit_seg": "ptdistill_ft",
                                "mobile_fpn": "ptdistill_ft"})
 FINAL["OXFORD_PET_V2"]["segnet"] = "ptdistill_ft"
@@ -311,6 +309,23 @@ FINAL["OXFORD_PET_V5"] = {"segnet_dsc": "ptdistill_ft"}
 # fcn is not in it: its whole-photo round did not lose close-ups (69.6 -> 70.5 % on the same 120 crops); vit_seg's
 # zoomed run (ptdistill_zoom_ft is its recipe too) was stopped unfinished for want of CPU time in that session
 FINAL["OXFORD_PET_V4"].update({"unet": "ptdistill_zoom_ft", "mobile_fpn": "ptdistill_zoom_ft"})
+
+
+#: Issue 22's rounds, in order, and what each trains on.
+PTDISTILL_ROUNDS = {"ptdistill_ft": "whole photos", "ptdistill_zoom_ft": "zoom 2x + CutMix"}
+
+
+def ptdistill_weights(model: str) -> List[Tuple[str, str]]:
+    """(weight member name, what it is) of a seed family around issue 22's rounds: its DEFAULT before them (the
+    rounds' start, "before"), then each published round weight; [] for a model without the rounds."""
+    cands = candidates(model)
+    if "ptdistill_ft" not in cands:
+        return []
+    published = petzoo.get_model_weights(model).__members__
+    out = [(cands["ptdistill_ft"]["finetune-from"].split(".")[-1], "before")]
+    for recipe, what in PTDISTILL_ROUNDS.items():
+        out += [(v, what) for v, chosen in sorted(FINAL.items()) if chosen.get(model) == recipe and v in published]
+    return out
 
 
 def fill(value, out: Path):

@@ -291,22 +291,21 @@ def semi_supervised_data(args, full, train_idx, progress: bool):
     unlabeled, images, labeled_targets = labeled_and_unlabeled(args, full, train_idx, progress)
     probs, path = cached_soft_labels(teachers, images[len(labeled_targets):], unlabeled.fingerprint(),
                                      tta=not args.no_tta, progress=progress)
-    labeled_probs_path = None
+    labeled_info = {}
     if args.distill_labeled:
         # the labeled train images' own teacher predictions, keyed by the labeled split and which of it is train
         fingerprint = hashlib.sha256(f"{full.fingerprint()}:{train_idx}".encode()).hexdigest()
-        l_probs, labeled_probs_path = cached_soft_labels(teachers, images[:len(labeled_targets)], fingerprint,
-                                                         tta=not args.no_tta, progress=progress)
+        l_probs, l_path = cached_soft_labels(teachers, images[:len(labeled_targets)], fingerprint,
+                                             tta=not args.no_tta, progress=progress)
         w = args.distill_labeled
         labeled_targets = ((1 - w) * labeled_targets.float() + w * l_probs.float()).round().to(torch.uint8)
+        labeled_info = {"distill_labeled": w, "labeled_soft_labels": l_path.name}
     targets = torch.cat([labeled_targets, probs])
     info = {
         "teachers": [t[0] for t in teachers], "teacher_names": args.teachers + args.teachers_files,
         "tta": not args.no_tta, "unlabeled_images": len(unlabeled), "unlabeled_fingerprint": unlabeled.fingerprint(),
-        "soft_labels": path.name, "labeled_images": len(train_idx),
+        "soft_labels": path.name, "labeled_images": len(train_idx), **labeled_info,
     }
-    if args.distill_labeled:
-        info.update(distill_labeled=args.distill_labeled, labeled_soft_labels=labeled_probs_path.name)
     if args.pseudo_threshold is not None:
         info["threshold"] = args.pseudo_threshold
         info["ignored_share"] = round((hard_labels(probs, args.pseudo_threshold) == IGNORE_INDEX).float().mean().item(), 4)
