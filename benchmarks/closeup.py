@@ -4,7 +4,7 @@
 
 Each photo of the split (every ``--every``-th, in order) is cut to its centre 1/zoom x 1/zoom (zoom 2: the middle
 half of each side, a quarter of the area), with its trimap cut the same way, and segmented by
-``petzoo.segment()`` at the crop's own size; pixel accuracy and mIoU (pet, background, border) are counted over
+``petzoo.segment()``'s steps at the crop's own size; pixel accuracy and mIoU (pet, background, border) are counted over
 all the crops' pixels. Whole-photo test accuracy cannot see this: a round of training without zoomed crops
 can score better on whole photos and worse here. Rows: for each seed family, the DEFAULT before the
 pretrained teacher's round (issue 22), that round's whole-photo weight (recipe ptdistill_ft) and its zoomed
@@ -54,13 +54,26 @@ def rows_to_measure() -> List[Tuple[str, str, str]]:
     return out
 
 
-def measure(model: str, weight: str, data: List[Tuple[np.ndarray, np.ndarray]]) -> dict:
-    """petzoo.metrics over ``data``'s pixels, each crop segmented by petzoo.segment() at its own size."""
+def measure_net(net, preset, data: List[Tuple[np.ndarray, np.ndarray]]) -> dict:
+    """petzoo.metrics over ``data``'s pixels, each crop segmented at its own size the way petzoo.segment() does it
+    (``preset``, one forward pass, bilinear upsampling of the logits, argmax) by ``net`` prepared for inference."""
     confusion = ConfusionMatrix()
     for image, mask in data:
-        confusion.update(torch.as_tensor(np.asarray(S.segment(image, model=model, weights=weight))),
-                         torch.as_tensor(mask))
+        x = preset(torch.from_numpy(image).permute(2, 0, 1))
+        confusion.update(torch.as_tensor(S.forward_masks(net, [x], [mask.shape])[0]), torch.as_tensor(mask))
     return confusion.compute()
+
+
+def measure(model: str, weight: str, data: List[Tuple[np.ndarray, np.ndarray]]) -> dict:
+    """:func:`measure_net` for a published weight, loaded as petzoo.segment() loads it."""
+    net, member = S.load_model(model, weight)
+    return measure_net(net, member.transforms(), data)
+
+
+def summary(data: List[Tuple[np.ndarray, np.ndarray]], metrics: dict, every: int, zoom: float, split: str) -> dict:
+    """What a weight's meta records of its close-up score (publish.py)."""
+    return {"pixel_acc": round(metrics["pixel_acc"], 6), "miou": round(metrics["miou"], 6), "crops": len(data),
+            "split": split, "every": every, "zoom": zoom}
 
 
 def main(argv=None) -> int:

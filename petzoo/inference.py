@@ -246,6 +246,19 @@ def _resolve(model: str, weights: str, device: Optional[str], optimize: bool, ba
     return net, member, device, optimize
 
 
+def forward_masks(net, inputs: Sequence[torch.Tensor], sizes: Sequence[Tuple[int, int]], device="cpu",
+                  channels_last: bool = True) -> List[np.ndarray]:
+    """Class-index masks at ``sizes`` of preprocessed ``inputs`` (each (3, h, w), at the weight's input size) run
+    through ``net`` in one batch: the step :func:`segment` takes after loading and preprocessing, for a network
+    that is not a published weight yet (``train_reference/publish.py`` measures close-ups with it)."""
+    x = torch.stack(list(inputs)).to(device)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    with torch.inference_mode():
+        logits = net(x).float().cpu()
+        return [_upsample_argmax(one.contiguous(), size) for one, size in zip(logits, sizes)]
+
+
 def iter_segment(
     images: Iterable[ImageInput],
     model: str = DEFAULT_MODEL,
@@ -301,13 +314,8 @@ def iter_segment(
                 except (ImageLoadError, ValueError) as err:
                     results[index] = err
             if ready:
-                x = torch.stack([r[1] for r in ready]).to(device)
-                if optimize:
-                    x = x.contiguous(memory_format=torch.channels_last)
-                with torch.inference_mode():
-                    logits = net(x).float().cpu()
-                    for (index, _, size), one in zip(ready, logits):
-                        results[index] = _upsample_argmax(one.contiguous(), size)
+                masks = forward_masks(net, [r[1] for r in ready], [r[2] for r in ready], device, optimize)
+                results.update(zip([r[0] for r in ready], masks))
             for index, _ in chunk:
                 yield index, results[index]
 

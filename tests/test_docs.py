@@ -119,3 +119,19 @@ def test_closeup_doc_measures_every_round_weight_and_names_the_defaults():
     expected = [(m, w, role, "yes" if petzoo.get_model_weights(m).DEFAULT.name == w else "")
                 for m, w, role in closeup.rows_to_measure()]
     assert shown == expected, "rerun: python benchmarks/closeup.py --markdown docs/closeup.md"
+
+
+def test_closeup_scores_are_what_segment_returns():
+    # publish.py scores an unpublished network with measure_net; docs/closeup.md scores published weights with
+    # it: both must count exactly the masks petzoo.segment() gives a user
+    import sys
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import closeup
+
+    skimage = pytest.importorskip("skimage.data", reason="pip install 'petzoo[demo]'")
+    image = closeup.centre_crop(skimage.chelsea(), 2)  # a close-up of the cat's head, 150 x 226
+    user = petzoo.segment(image, model="mobile_fpn")
+    assert user.shape == image.shape[:2] and len(np.unique(user)) > 1
+    for truth in (user, (user + 1) % 3):
+        scored = closeup.measure("mobile_fpn", "DEFAULT", [(image, truth)])
+        assert scored["pixel_acc"] == (1.0 if truth is user else 0.0)

@@ -459,6 +459,11 @@ def test_publish_moves_default_only_when_the_new_weight_beats_it_everywhere():
     ok, why = publish.beats(worse, current)
     assert not ok and why == "DEFAULT stays OXFORD_PET_V1: other_breeds miou 0.6400 <= 0.6500"
     assert publish.beats(worse, None)[0]
+    # ... and scores no lower on close-ups (a whole-photo round can win both splits and lose them)
+    held = {"pixel_acc": 0.80, "miou": 0.60}
+    assert publish.closeups_hold({"pixel_acc": 0.80, "miou": 0.61}, current, held)[0]
+    ok, why = publish.closeups_hold({"pixel_acc": 0.79, "miou": 0.61}, current, held)
+    assert not ok and why == "DEFAULT stays OXFORD_PET_V1: close-ups pixel_acc 0.7900 < 0.8000"
 
 
 def test_weights_backbone_starts_the_encoder_from_imagenet_at_its_own_lr(synthetic_root, tmp_path, monkeypatch):

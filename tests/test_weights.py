@@ -97,6 +97,10 @@ def test_publish_dry_run_writes_a_loadable_hub_folder(synthetic_root, tmp_path, 
     assert entry["revision"] is None and entry["default"] and entry["meta"]["_storage_dtype"] == "float16"
     assert entry["meta"]["recipe"].startswith("python train_reference/train.py --model segnet_dsc")
     assert set(entry["meta"]["_metrics"]["test"]) >= {"pixel_acc", "miou", "seed_iou", "iou"}
+    test_photos = len((synthetic_root / "annotations" / "test.txt").read_text().splitlines())
+    closeups = entry["meta"]["_closeup"]  # one test photo in 4, its centre half of each side
+    assert closeups["crops"] == len(range(0, test_photos, 4)) and (closeups["every"], closeups["zoom"]) == (4, 2.0)
+    assert 0 <= closeups["pixel_acc"] <= 1 and 0 <= closeups["miou"] <= 1
     monkeypatch.setenv("PETZOO_WEIGHTS_DIR", str(out))
     model = petzoo.segnet_dsc()
     model.load_state_dict(load_weights_file(to_weights(entry)), strict=True)

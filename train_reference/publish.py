@@ -3,14 +3,18 @@
     python train_reference/publish.py runs/final/segnet_dsc_ce --dry-run
     python train_reference/publish.py runs/final/segnet_dsc_ce --push petzoo/segnet_dsc-oxford-pet-v1
 
-Evaluates the run's best.safetensors on test and other_breeds; stores fp16 when that
-changes test pixel accuracy by < 0.05 pt; writes weights/<name>/ (model.safetensors,
-config.json, README.md) and the entry of petzoo/weights.json that the weight enums
-are built from. Every number written comes from this evaluation.
+Evaluates the run's best.safetensors on test and other_breeds, and on close-ups (benchmarks/closeup.py: 2x
+centre crops of one test photo in 4); stores fp16 when that changes test pixel accuracy by < 0.05 pt; writes
+weights/<name>/ (model.safetensors, config.json, README.md) and the entry of petzoo/weights.json that the weight
+enums are built from. Every number written comes from this evaluation. With --default-if-better the weight
+becomes DEFAULT only if it beats the current DEFAULT on test and other_breeds (pixel accuracy and mIoU) and
+scores no lower than it on the close-ups (measured here on the same crops): the whole-photo splits alone let a
+round that lost close-ups through (issue 22).
 """
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import sys
 from pathlib import Path
@@ -24,8 +28,12 @@ from petzoo._weights import MANIFEST
 from petzoo.datasets import OxfordIIITPet
 from petzoo.engine import evaluate_splits, oxford_splits
 from petzoo.hub import WEIGHTS_NAME, save_pretrained, to_float32
+from petzoo.inference import prepare_for_inference
 from petzoo.profile import describe_device, profile
 from petzoo.transforms import IMAGENET_MEAN, IMAGENET_STD, SegmentationPresetEval
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+import closeup  # noqa: E402
 
 #: config.json keys that describe the folder rather than the weight's meta.
 FOLDER_ONLY_KEYS = ("model", "builder_kwargs", "transforms", "sha256", "size", "petzoo_version")
@@ -33,6 +41,8 @@ FOLDER_ONLY_KEYS = ("model", "builder_kwargs", "transforms", "sha256", "size", "
 
 REPO = Path(__file__).resolve().parent.parent
 FP16_TOLERANCE_PT = 0.05
+#: Close-ups measured at publishing: every 4th test photo, its centre half of each side (benchmarks/closeup.py).
+CLOSEUP_EVERY, CLOSEUP_ZOOM = 4, 2.0
 SPLITS = ("test", "other_breeds")
 DATASET_CREDIT = (
     "Oxford-IIIT Pet (O. M. Parkhi, A. Vedaldi, A. Zisserman, C. V. Jawahar, \"Cats and Dogs\", "
@@ -93,6 +103,14 @@ def describe(model_name: str, finetuned_from, size: int, semi: dict = None, back
     return f"{model_name} trained from scratch on {data}."
 
 
+def closeup_row(c) -> str:
+    """The model card's line for meta ``_closeup`` (weights published before it was measured have none)."""
+    if not c:
+        return ""
+    return (f"| close-ups: centre 1/{c['zoom']:g} of each side of one {c['split']} photo in {c['every']} "
+            f"(benchmarks/closeup.py) | {c['crops']} | {c['pixel_acc'] * 100:.2f} % | {c['miou']:.4f} | | |\n")
+
+
 def model_card(entry: dict) -> str:
     m = entry["meta"]
     test = m["_metrics"]["test"]
@@ -151,7 +169,7 @@ Classes: {', '.join(m['categories'])} (trimap values 1, 2, 3). Input: {m['image_
 |---|---|---|---|---|---|
 | test | {m['_metrics']['test_images']} | {test['pixel_acc'] * 100:.2f} % | {test['miou']:.4f} | {test['seed_iou']:.4f} | {' / '.join(f"{v:.3f}" for v in test['iou'].values())} |
 | other_breeds (breeds never trained on) | {m['_metrics']['other_breeds_images']} | {other['pixel_acc'] * 100:.2f} % | {other['miou']:.4f} | {other['seed_iou']:.4f} | {' / '.join(f"{v:.3f}" for v in other['iou'].values())} |
-
+{closeup_row(m.get('_closeup'))}
 Not comparable one-to-one with results on the full official split.
 
 ## Intended use and limits
@@ -184,6 +202,17 @@ def beats(metrics: dict, current) -> tuple:
     if losses:
         return False, f"DEFAULT stays {current['name']}: " + ", ".join(losses)
     return True, f"DEFAULT moves from {current['name']}: better on {', '.join(SPLITS)} in pixel_acc and miou"
+
+
+def closeups_hold(new: dict, current, current_closeup: dict) -> tuple:
+    """(whether the ``new`` close-up score is no lower than the ``current`` DEFAULT's in pixel accuracy and mIoU,
+    the comparison in words)."""
+    losses = [f"close-ups {k} {new[k]:.4f} < {current_closeup[k]:.4f}"
+              for k in ("pixel_acc", "miou") if new[k] < current_closeup[k]]
+    if losses:
+        return False, f"DEFAULT stays {current['name']}: " + ", ".join(losses)
+    return True, (f"close-ups {new['pixel_acc'] * 100:.2f} % / {new['miou']:.4f} against {current['name']}'s "
+                  f"{current_closeup['pixel_acc'] * 100:.2f} % / {current_closeup['miou']:.4f}")
 
 
 def main(argv=None) -> int:
@@ -230,6 +259,12 @@ def main(argv=None) -> int:
     folder = args.weights_dir / local_dir
     model.load_state_dict(to_float32(stored), strict=True)
     stats = profile(model.cpu(), size)
+    crops = closeup.crops("test", CLOSEUP_EVERY, CLOSEUP_ZOOM, args.data_path)
+    preset = SegmentationPresetEval(size=(size, size), mean=IMAGENET_MEAN, std=IMAGENET_STD, interpolation=interpolation)
+    closeup_score = closeup.summary(crops, closeup.measure_net(prepare_for_inference(copy.deepcopy(model)), preset, crops),
+                                    CLOSEUP_EVERY, CLOSEUP_ZOOM, "test")
+    print(f"close-ups ({len(crops)} crops): pixel acc {closeup_score['pixel_acc'] * 100:.2f} %, "
+          f"mIoU {closeup_score['miou']:.4f}")
     metrics = {s: results[s]["label_resolution"] for s in SPLITS}
     metrics.update({f"{s}_model_resolution": results[s]["model_resolution"] for s in SPLITS})
     metrics.update({f"{s}_images": len(OxfordIIITPet(args.data_path, s)) for s in SPLITS})
@@ -240,6 +275,7 @@ def main(argv=None) -> int:
         num_params=stats["num_params"],
         min_size=list(model.fixed_size or (model.size_multiple, model.size_multiple)),
         _metrics=metrics,
+        _closeup=closeup_score,
         _ops=round(stats["gmacs"], 4),
         _storage_dtype="float16" if use_fp16 else "float32",
         _fp16_delta_pt=round(delta_pt, 4),
@@ -264,6 +300,10 @@ def main(argv=None) -> int:
         current = next((e for e in manifest.get(model_name, []) if e.get("default") and e["name"] != args.name), None)
         make_default, why = beats(metrics, current)
         print(why)
+        if make_default and current is not None:
+            current_closeup = closeup.measure(model_name, current["name"], crops)
+            make_default, why = closeups_hold(closeup_score, current, current_closeup)
+            print(why)
     entry = {
         "model": model_name,
         "enum": enum,
