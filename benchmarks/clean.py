@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-import numpy as np
 from tqdm.auto import tqdm
 
 import petzoo
