@@ -10,8 +10,8 @@ Three tables, every number read from a file of the repo, nothing typed:
    semi_ft_ptdistill_zoom semi_ft128_sup semi_ft128_ptdistill ... --extra '--seed N'`` run into the folder
    holding that seed's pt192 teacher): the same seed's 64 px supervised start continued on labels only, or
    distilled from the pretrained teacher, at 64 and at 128 px;
-3. old DEFAULT against the new weights per family (``recipes.ptdistill_weights``: the ``ptdistill_ft`` and
-   ``ptdistill_zoom_ft`` fine-tunes published per ``recipes.FINAL``), test and other_breeds pixel accuracy / mIoU / seed IoU from each weight's meta
+3. old DEFAULT against the new weights per family (``recipes.ptdistill_weights``: the fine-tunes of
+   ``recipes.PTDISTILL_ROUNDS`` published per ``recipes.FINAL``), test and other_breeds pixel accuracy / mIoU / seed IoU from each weight's meta
    (publish.py's evaluation), training minutes, the gap to the teacher on test, and the DEFAULT now.
 """
 from __future__ import annotations
@@ -107,7 +107,9 @@ def markdown(folders: List[Path], command: str) -> str:
         "",
         "Each new weight is its family's DEFAULT fine-tuned by `recipes.py final --weight <V> --models <model>` "
         "(recipe `ptdistill_ft`: `" + " ".join(recipes.render(recipes.PTDISTILL_FT)) + "` with each family's "
-        "start, size and epochs, which recipes.py lists; `ptdistill_zoom_ft` adds `--zoom 2 --cutmix 0.5`). "
+        "start, size and epochs, which recipes.py lists; `ptdistill_zoom_ft` adds `--zoom 2 --cutmix 0.5`; "
+        "`ptdistill_zoom192_ft` repeats the zoomed round from unet's zoomed weight at 192 px, and "
+        "`ptdistill_rezoom_ft` runs it from vit_seg's whole-photo weight instead of its start). "
         "DEFAULT moves where the new weight is better on both splits in pixel accuracy and mIoU "
         "(publish.py --default-if-better), and off a weight that lost close-ups against its start onto one that "
         "beats that start and did not (train_reference/closeup_default.py; the crops: docs/closeup.md).",

@@ -280,6 +280,10 @@ for _model, _rounds in {
 # train_reference/logs/v3val); 8 epochs of the 1,500 images, ~110 s each here.
 EXTRA_CANDIDATES["unet"]["ptdistill_zoom192_ft"] = ptdistill_ft(
     "UNet_Weights.OXFORD_PET_V4", "192", "8")["ptdistill_zoom_ft"]
+# vit_seg's zoomed round from V2 (its V4) won close-ups back (60.85 -> 76.27 %) but not the whole-photo splits
+# from V3; the same zoomed round from the whole-photo weight V3 instead, to keep what V3 gained on them.
+EXTRA_CANDIDATES["vit_seg"]["ptdistill_rezoom_ft"] = ptdistill_ft(
+    "ViTSeg_Weights.OXFORD_PET_V3", "128", "6", weight_decay="0.05")["ptdistill_zoom_ft"]
 
 #: The recipe of each published weight: the candidate with the highest validation
 #: mIoU in the validation stage (numbers in the closing notes of issue 5).
@@ -315,14 +319,15 @@ FINAL["OXFORD_PET_V5"] = {"segnet_dsc": "ptdistill_ft"}
 # zoomed run (ptdistill_zoom_ft is its recipe too) was stopped unfinished for want of CPU time in that session
 FINAL["OXFORD_PET_V4"].update({"unet": "ptdistill_zoom_ft", "mobile_fpn": "ptdistill_zoom_ft",
                                "vit_seg": "ptdistill_zoom_ft"})
-FINAL["OXFORD_PET_V5"]["unet"] = "ptdistill_zoom192_ft"
+FINAL["OXFORD_PET_V5"].update({"unet": "ptdistill_zoom192_ft", "vit_seg": "ptdistill_rezoom_ft"})
 # segnet_dsc's zoomed round (its whole-photo V5 lost close-ups: 73.78 -> 70.93 %, docs/closeup.md)
 FINAL["OXFORD_PET_V6"] = {"segnet_dsc": "ptdistill_zoom_ft"}
 
 
 #: Issue 22's rounds, in order, and what each trains on.
 PTDISTILL_ROUNDS = {"ptdistill_ft": "whole photos", "ptdistill_zoom_ft": "zoom 2x + CutMix",
-                    "ptdistill_zoom192_ft": "zoom 2x + CutMix, 192 px"}
+                    "ptdistill_zoom192_ft": "zoom 2x + CutMix, 192 px",
+                    "ptdistill_rezoom_ft": "zoom 2x + CutMix, from the whole-photo weight"}
 
 
 def ptdistill_weights(model: str) -> List[Tuple[str, str]]:
