@@ -275,11 +275,14 @@ for _model, _rounds in {
     "mobile_fpn": ptdistill_ft("MobileFPN_Weights.OXFORD_PET_V2", "192", "6"),
 }.items():
     EXTRA_CANDIDATES.setdefault(_model, {}).update(_rounds)
-# A third round for unet: the zoomed round again from its zoomed DEFAULT (V4), at 192 px instead of 128 (the step
-# up in size that won on validation for the accurate tier, pt192 over pt128 on 2 seeds, and for segnet_dsc,
-# train_reference/logs/v3val); 8 epochs of the 1,500 images, ~110 s each here.
+# ptdistill_zoom192_ft: the zoomed round again from the family's DEFAULT (unet: its zoomed V4; fcn: its
+# whole-photo V3), at 192 px instead of 128 (the step up in size that won on validation for the accurate tier,
+# pt192 over pt128 on 2 seeds, and for segnet_dsc, train_reference/logs/v3val); unet: 8 epochs of the 1,500
+# images, ~80 s each here; fcn: 6 epochs, ~3.5 min each.
 EXTRA_CANDIDATES["unet"]["ptdistill_zoom192_ft"] = ptdistill_ft(
     "UNet_Weights.OXFORD_PET_V4", "192", "8")["ptdistill_zoom_ft"]
+EXTRA_CANDIDATES["fcn"]["ptdistill_zoom192_ft"] = ptdistill_ft(
+    "FCN_Weights.OXFORD_PET_V3", "192", "6")["ptdistill_zoom_ft"]
 # vit_seg's zoomed round from V2 (its V4) won close-ups back (60.85 -> 76.27 %) but not the whole-photo splits
 # from V3; the same zoomed round from the whole-photo weight V3 instead, to keep what V3 gained on them.
 EXTRA_CANDIDATES["vit_seg"]["ptdistill_rezoom_ft"] = ptdistill_ft(
@@ -318,7 +321,7 @@ FINAL["OXFORD_PET_V5"] = {"segnet_dsc": "ptdistill_ft"}
 # fcn is not in it: its whole-photo round did not lose close-ups (69.6 -> 70.5 % on the same 120 crops); vit_seg's
 # zoomed run (ptdistill_zoom_ft is its recipe too) was stopped unfinished for want of CPU time in that session
 FINAL["OXFORD_PET_V4"].update({"unet": "ptdistill_zoom_ft", "mobile_fpn": "ptdistill_zoom_ft",
-                               "vit_seg": "ptdistill_zoom_ft"})
+                               "vit_seg": "ptdistill_zoom_ft", "fcn": "ptdistill_zoom192_ft"})
 FINAL["OXFORD_PET_V5"].update({"unet": "ptdistill_zoom192_ft", "vit_seg": "ptdistill_rezoom_ft"})
 # segnet_dsc's zoomed round (its whole-photo V5 lost close-ups: 73.78 -> 70.93 %, docs/closeup.md)
 FINAL["OXFORD_PET_V6"] = {"segnet_dsc": "ptdistill_zoom_ft"}
@@ -326,7 +329,7 @@ FINAL["OXFORD_PET_V6"] = {"segnet_dsc": "ptdistill_zoom_ft"}
 
 #: Issue 22's rounds, in order, and what each trains on.
 PTDISTILL_ROUNDS = {"ptdistill_ft": "whole photos", "ptdistill_zoom_ft": "zoom 2x + CutMix",
-                    "ptdistill_zoom192_ft": "zoom 2x + CutMix, 192 px",
+                    "ptdistill_zoom192_ft": "zoom 2x + CutMix from the DEFAULT, 192 px",
                     "ptdistill_rezoom_ft": "zoom 2x + CutMix, from the whole-photo weight"}
 
 
