@@ -287,6 +287,9 @@ EXTRA_CANDIDATES["fcn"]["ptdistill_zoom192_ft"] = ptdistill_ft(
 # from V3; the same zoomed round from the whole-photo weight V3 instead, to keep what V3 gained on them.
 EXTRA_CANDIDATES["vit_seg"]["ptdistill_rezoom_ft"] = ptdistill_ft(
     "ViTSeg_Weights.OXFORD_PET_V3", "128", "6", weight_decay="0.05")["ptdistill_zoom_ft"]
+# and for segnet_dsc, whose zoomed round from V3 (V6) won close-ups back but not test: from its whole-photo V5
+EXTRA_CANDIDATES["segnet_dsc"]["ptdistill_rezoom_ft"] = ptdistill_ft(
+    "SegNetDSC_Weights.OXFORD_PET_V5", "192", "2")["ptdistill_zoom_ft"]
 
 #: The recipe of each published weight: the candidate with the highest validation
 #: mIoU in the validation stage (numbers in the closing notes of issue 5).
@@ -325,12 +328,13 @@ FINAL["OXFORD_PET_V4"].update({"unet": "ptdistill_zoom_ft", "mobile_fpn": "ptdis
 FINAL["OXFORD_PET_V5"].update({"unet": "ptdistill_zoom192_ft", "vit_seg": "ptdistill_rezoom_ft"})
 # segnet_dsc's zoomed round (its whole-photo V5 lost close-ups: 73.78 -> 70.93 %, docs/closeup.md)
 FINAL["OXFORD_PET_V6"] = {"segnet_dsc": "ptdistill_zoom_ft"}
+FINAL["OXFORD_PET_V7"] = {"segnet_dsc": "ptdistill_rezoom_ft"}
 
 
 #: Issue 22's rounds, in order, and what each trains on.
 PTDISTILL_ROUNDS = {"ptdistill_ft": "whole photos", "ptdistill_zoom_ft": "zoom 2x + CutMix",
                     "ptdistill_zoom192_ft": "zoom 2x + CutMix from the DEFAULT, 192 px",
-                    "ptdistill_rezoom_ft": "zoom 2x + CutMix, from the whole-photo weight"}
+                    "ptdistill_rezoom_ft": "zoom 2x + CutMix from the whole-photo weight"}
 
 
 def ptdistill_weights(model: str) -> List[Tuple[str, str]]:
