@@ -290,6 +290,9 @@ EXTRA_CANDIDATES["vit_seg"]["ptdistill_rezoom_ft"] = ptdistill_ft(
 # and for segnet_dsc, whose zoomed round from V3 (V6) won close-ups back but not test: from its whole-photo V5
 EXTRA_CANDIDATES["segnet_dsc"]["ptdistill_rezoom_ft"] = ptdistill_ft(
     "SegNetDSC_Weights.OXFORD_PET_V5", "192", "2")["ptdistill_zoom_ft"]
+# and for mobile_fpn, whose zoomed round from V2 (V4) only tied V2 on close-ups: from its whole-photo V3
+EXTRA_CANDIDATES["mobile_fpn"]["ptdistill_rezoom_ft"] = ptdistill_ft(
+    "MobileFPN_Weights.OXFORD_PET_V3", "192", "6")["ptdistill_zoom_ft"]
 
 #: The recipe of each published weight: the candidate with the highest validation
 #: mIoU in the validation stage (numbers in the closing notes of issue 5).
@@ -325,7 +328,8 @@ FINAL["OXFORD_PET_V5"] = {"segnet_dsc": "ptdistill_ft"}
 # zoomed run (ptdistill_zoom_ft is its recipe too) was stopped unfinished for want of CPU time in that session
 FINAL["OXFORD_PET_V4"].update({"unet": "ptdistill_zoom_ft", "mobile_fpn": "ptdistill_zoom_ft",
                                "vit_seg": "ptdistill_zoom_ft", "fcn": "ptdistill_zoom192_ft"})
-FINAL["OXFORD_PET_V5"].update({"unet": "ptdistill_zoom192_ft", "vit_seg": "ptdistill_rezoom_ft"})
+FINAL["OXFORD_PET_V5"].update({"unet": "ptdistill_zoom192_ft", "vit_seg": "ptdistill_rezoom_ft",
+                               "mobile_fpn": "ptdistill_rezoom_ft"})
 # segnet_dsc's zoomed round (its whole-photo V5 lost close-ups: 73.78 -> 70.93 %, docs/closeup.md)
 FINAL["OXFORD_PET_V6"] = {"segnet_dsc": "ptdistill_zoom_ft"}
 FINAL["OXFORD_PET_V7"] = {"segnet_dsc": "ptdistill_rezoom_ft"}
