@@ -7,8 +7,9 @@ half of each side, a quarter of the area), with its trimap cut the same way, and
 ``petzoo.segment()``'s steps at the crop's own size; pixel accuracy and mIoU (pet, background, border) are counted over
 all the crops' pixels. Whole-photo test accuracy cannot see this: a round of training without zoomed crops
 can score better on whole photos and worse here. Rows: for each seed family, the DEFAULT before the
-pretrained teacher's round (issue 22), that round's whole-photo weight (recipe ptdistill_ft) and its zoomed
-weight (ptdistill_zoom_ft) where published, plus the pretrained tiers' DEFAULTs.
+pretrained teacher's rounds (issue 22) and each published round weight (``recipes.PTDISTILL_ROUNDS``: whole
+photos, zoomed, zoomed again from the DEFAULT at 192 px or from the whole-photo weight), plus the pretrained
+tiers' DEFAULTs. ``train_reference/publish.py`` scores every new weight on the same crops.
 """
 from __future__ import annotations
 
