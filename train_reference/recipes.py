@@ -324,8 +324,8 @@ FINAL["OXFORD_PET_V3"].update({"fcn": "ptdistill_ft", "unet": "ptdistill_ft", "v
                                "mobile_fpn": "ptdistill_ft"})
 FINAL["OXFORD_PET_V2"]["segnet"] = "ptdistill_ft"
 FINAL["OXFORD_PET_V5"] = {"segnet_dsc": "ptdistill_ft"}
-# fcn is not in it: its whole-photo round did not lose close-ups (69.6 -> 70.5 % on the same 120 crops); vit_seg's
-# zoomed run (ptdistill_zoom_ft is its recipe too) was stopped unfinished for want of CPU time in that session
+# The zoomed rounds that followed (docs/closeup.md has each weight's close-up score): fcn's whole-photo round had
+# not lost close-ups, so its zoomed round is the 192 px one from its DEFAULT; segnet has none (~12 min per epoch).
 FINAL["OXFORD_PET_V4"].update({"unet": "ptdistill_zoom_ft", "mobile_fpn": "ptdistill_zoom_ft",
                                "vit_seg": "ptdistill_zoom_ft", "fcn": "ptdistill_zoom192_ft"})
 FINAL["OXFORD_PET_V5"].update({"unet": "ptdistill_zoom192_ft", "vit_seg": "ptdistill_rezoom_ft",
