@@ -121,6 +121,18 @@ def test_closeup_doc_measures_every_round_weight_and_names_the_defaults():
     assert shown == expected, "rerun: python benchmarks/closeup.py --markdown docs/closeup.md"
 
 
+def test_closeup_doc_agrees_with_the_scores_publish_recorded():
+    # publish.py scored the weight before it was published, closeup.py after: the same crops, the same number
+    doc = (ROOT / "docs" / "closeup.md").read_text()
+    rows = [[c.strip() for c in line.split("|")[1:-1]] for line in doc.splitlines() if line.startswith("| ")]
+    shown = {(r[0], r[1]): r[4] for r in rows[1:]}  # (model, weight) -> close-up pixel acc
+    recorded = [(m, w.name, w.meta["_closeup"]) for m in petzoo.list_models() for w in petzoo.get_model_weights(m)
+                if "_closeup" in w.meta]
+    assert len(recorded) >= 3
+    for model, name, closeup in recorded:
+        assert shown[(model, name)] == f"{closeup['pixel_acc'] * 100:.2f} %", (model, name)
+
+
 def test_closeup_scores_are_what_segment_returns():
     # publish.py scores an unpublished network with measure_net; docs/closeup.md scores published weights with
     # it: both must count exactly the masks petzoo.segment() gives a user
