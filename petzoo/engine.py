@@ -10,7 +10,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .datasets import OxfordIIITPet
-from .metrics import ConfusionMatrix
+from .metrics import ConfusionMatrix, argmax_classes
 from .transforms import SegmentationPresetEval, resize_mask
 
 
@@ -85,7 +85,7 @@ def evaluate_tensors(
             images = images.contiguous(memory_format=torch.channels_last)
         with autocast(device, amp):
             logits = model(images)
-        cm.update(logits.argmax(1).cpu(), masks)
+        cm.update(argmax_classes(logits, 1).cpu(), masks)
     return cm
 
 
@@ -112,9 +112,9 @@ def evaluate_dataset(
         x = torch.stack([preset(img) for img, _ in items])
         logits = model(x.to(device)).float().cpu()
         for logit, (_, mask) in zip(logits, items):
-            at_model.update(logit.argmax(0)[None], resize_mask(mask, preset.size)[None])
+            at_model.update(argmax_classes(logit, 0)[None], resize_mask(mask, preset.size)[None])
             up = F.interpolate(logit[None], size=mask.shape[-2:], mode="bilinear", align_corners=False)
-            at_label.update(up.argmax(1), mask[None])
+            at_label.update(argmax_classes(up, 1), mask[None])
     return {"model_resolution": at_model.compute(), "label_resolution": at_label.compute()}
 
 

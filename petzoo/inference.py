@@ -22,6 +22,7 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 from ._factory import get_model_and_weights
 from ._registry import BACKGROUND, BORDER, DEFAULT_MODEL, PET
 from .images import ImageInput, load_image, load_rgb
+from .metrics import argmax_classes
 
 #: Mask PNG palette: pet orange, background dark blue, border light grey.
 PALETTE = np.array([[255, 140, 0], [30, 40, 90], [200, 200, 200]], dtype=np.uint8)
@@ -217,7 +218,7 @@ def _upsample_argmax(logits: torch.Tensor, size: Tuple[int, int]) -> np.ndarray:
         gy = (ys[top : top + _TILE_ROWS] + 0.5) / lh * 2 - 1
         grid = torch.stack(torch.meshgrid(gy, gx, indexing="ij")[::-1], dim=-1)[None]
         tile = F.grid_sample(logits[None], grid, mode="bilinear", padding_mode="border", align_corners=False)
-        out[top : top + len(gy)] = tile[0].argmax(0).to(torch.uint8).numpy()
+        out[top : top + len(gy)] = argmax_classes(tile[0], 0).to(torch.uint8).numpy()
     return out
 
 

@@ -8,6 +8,26 @@ import torch
 from ._registry import BACKGROUND, CATEGORIES
 
 
+#: Above this many classes :func:`argmax_classes` leaves the work to ``torch.argmax``.
+_RUNNING_MAX_CLASSES = 16
+
+
+def argmax_classes(scores: torch.Tensor, dim: int = 1) -> torch.Tensor:
+    """``scores.argmax(dim)`` (int64; the first class wins a tie) for a few classes, by a running comparison
+    over the class planes. Same result for finite scores, and far faster on a CPU, where torch's argmax over a
+    short dimension that is not the innermost one is slow (3 x 427 x 640 logits: ~54 ms against ~1 ms on the
+    2-core CPU here; it was most of ``segment()``'s time per photo)."""
+    if scores.shape[dim] > _RUNNING_MAX_CLASSES or scores.shape[dim] == 0:
+        return scores.argmax(dim)
+    planes = scores.unbind(dim)
+    best, index = planes[0], torch.zeros(planes[0].shape, dtype=torch.int64, device=scores.device)
+    for c, plane in enumerate(planes[1:], 1):
+        better = plane > best
+        best = torch.where(better, plane, best)
+        index.masked_fill_(better, c)
+    return index
+
+
 class ConfusionMatrix:
     """Accumulates ``mat[truth, pred]`` pixel counts over batches (int64, any device)."""
 
@@ -19,7 +39,7 @@ class ConfusionMatrix:
     def update(self, pred: torch.Tensor, target: torch.Tensor) -> None:
         """``pred``: class ids (N, H, W) or logits (N, C, H, W); ``target``: (N, H, W)."""
         if pred.dim() == target.dim() + 1:
-            pred = pred.argmax(1)
+            pred = argmax_classes(pred, 1)
         if pred.shape != target.shape:
             raise ValueError(f"prediction shape {tuple(pred.shape)} != target shape {tuple(target.shape)}")
         pred, target = pred.reshape(-1).long(), target.reshape(-1).long()

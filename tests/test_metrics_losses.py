@@ -90,3 +90,17 @@ def test_build_loss_parses_sums_and_class_weights():
     assert torch.equal(weighted.weight, torch.tensor([1.0, 0.5, 2.0]))
     with pytest.raises(ValueError, match="--loss: unknown loss 'bce'"):
         build_loss("ce+bce")
+
+
+@pytest.mark.parametrize("shape,dim", [((3, 43, 64), 0), ((2, 3, 5, 7), 1), ((4, 5, 9), 1), ((3, 1, 1), 0)])
+def test_argmax_classes_is_torch_argmax_ties_included(shape, dim):
+    from petzoo.metrics import argmax_classes
+
+    gen = torch.Generator().manual_seed(0)
+    ties = torch.randint(-2, 3, shape, generator=gen).float()  # most pixels have a tie for the best class
+    assert (ties == ties.amax(dim, keepdim=True)).sum(dim).gt(1).any()
+    for scores in (ties, torch.randn(shape, generator=gen)):
+        got = argmax_classes(scores, dim)
+        assert got.dtype == torch.int64 and torch.equal(got, scores.argmax(dim))
+    many = torch.randn(2, 20, 3, generator=gen)  # above the running comparison's class limit: torch's argmax
+    assert torch.equal(argmax_classes(many, 1), many.argmax(1))
