@@ -7,8 +7,7 @@ The rule (issue 13): the best accuracy among the models at real-time CPU speed.
   ``petzoo.segment()`` runs it (BatchNorm folded, channels_last), within 1000/30 ms
   (30 frames/s), median over ``--repeats`` interleaved passes over scikit-image's
   demo photos. ``segment()`` end to end (PNG decode, resize, upsampling + argmax at
-  the photo's own size) is printed beside it; on this 2-core CPU no model gets
-  under 33 ms that way, the decode and full-size argmax alone cost tens of ms;
+  the photo's own size) is printed beside it, for reference;
 - accuracy: the DEFAULT weight's published test pixel accuracy (its ``meta``,
   written by train_reference/publish.py).
 Prints the table and the model the rule picks (``--markdown``: also into a doc);
