@@ -30,6 +30,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "train_reference"))
 import recipes  # noqa: E402
 
+#: The close-up set everywhere it is scored (this table, publish.py, closeup_default.py): every 4th photo of the
+#: split, its centre half of each side.
+EVERY, ZOOM = 4, 2.0
+
 
 def centre_crop(array: np.ndarray, zoom: float) -> np.ndarray:
     h, w = array.shape[:2]
@@ -38,7 +42,7 @@ def centre_crop(array: np.ndarray, zoom: float) -> np.ndarray:
     return np.ascontiguousarray(array[y:y + ch, x:x + cw])
 
 
-def crops(split: str = "test", every: int = 4, zoom: float = 2.0, data_path=None) -> List[Tuple[np.ndarray, np.ndarray]]:
+def crops(split: str = "test", every: int = EVERY, zoom: float = ZOOM, data_path=None) -> List[Tuple[np.ndarray, np.ndarray]]:
     """(image, trimap class ids) centre crops of every ``every``-th photo of ``split``."""
     ds = OxfordIIITPet(data_path, split)
     return [tuple(centre_crop(a, zoom) for a in ds.load(i)) for i in range(0, len(ds), every)]
@@ -80,8 +84,8 @@ def summary(data: List[Tuple[np.ndarray, np.ndarray]], metrics: dict, every: int
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--split", default="test", choices=["test", "other_breeds"])
-    p.add_argument("--every", type=int, default=4, help="every N-th photo of the split")
-    p.add_argument("--zoom", type=float, default=2.0)
+    p.add_argument("--every", type=int, default=EVERY, help="every N-th photo of the split")
+    p.add_argument("--zoom", type=float, default=ZOOM)
     p.add_argument("--data-path", default=None)
     p.add_argument("--markdown", type=Path, default=None)
     args = p.parse_args(argv)

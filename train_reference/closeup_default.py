@@ -33,7 +33,7 @@ from publish import beats  # noqa: E402
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("weight", help="full name of the weight to make DEFAULT, e.g. UNet_Weights.OXFORD_PET_V4")
-    p.add_argument("--every", type=int, default=4)
+    p.add_argument("--every", type=int, default=closeup.EVERY)
     p.add_argument("--data-path", default=None)
     args = p.parse_args(argv)
     new = petzoo.get_weight(args.weight)
@@ -47,7 +47,7 @@ def main(argv=None) -> int:
     manifest = json.loads(MANIFEST.read_text())
     start_entry = next(e for e in manifest[model] if e["name"] == start.name)
     ok, why = beats(new.meta["_metrics"], start_entry)
-    data = closeup.crops("test", args.every, 2.0, args.data_path)
+    data = closeup.crops("test", args.every, closeup.ZOOM, args.data_path)
     acc = {w.name: closeup.measure(model, w.name, data)["pixel_acc"] for w in (start, current, new)}
     shown = ", ".join(f"{k} {v * 100:.2f} %" for k, v in acc.items())
     print(f"close-up pixel acc ({len(data)} 2x centre crops of test): {shown}")

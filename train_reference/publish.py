@@ -41,8 +41,6 @@ FOLDER_ONLY_KEYS = ("model", "builder_kwargs", "transforms", "sha256", "size", "
 
 REPO = Path(__file__).resolve().parent.parent
 FP16_TOLERANCE_PT = 0.05
-#: Close-ups measured at publishing: every 4th test photo, its centre half of each side (benchmarks/closeup.py).
-CLOSEUP_EVERY, CLOSEUP_ZOOM = 4, 2.0
 SPLITS = ("test", "other_breeds")
 DATASET_CREDIT = (
     "Oxford-IIIT Pet (O. M. Parkhi, A. Vedaldi, A. Zisserman, C. V. Jawahar, \"Cats and Dogs\", "
@@ -50,9 +48,14 @@ DATASET_CREDIT = (
 )
 
 
+def eval_preset(size: int, interpolation: str) -> SegmentationPresetEval:
+    """The preprocessing the published weight's ``transforms()`` will build (ImageNet mean/std at ``size``)."""
+    return SegmentationPresetEval(size, IMAGENET_MEAN, IMAGENET_STD, interpolation)
+
+
 def evaluate(model, state, size, interpolation, data_path, device, splits):
     model.load_state_dict(to_float32(state), strict=True)
-    prep = SegmentationPresetEval(size, IMAGENET_MEAN, IMAGENET_STD, interpolation)
+    prep = eval_preset(size, interpolation)
     return evaluate_splits(model.to(device), oxford_splits(data_path, splits), prep, device, progress=False, report=None)
 
 
@@ -259,10 +262,10 @@ def main(argv=None) -> int:
     folder = args.weights_dir / local_dir
     model.load_state_dict(to_float32(stored), strict=True)
     stats = profile(model.cpu(), size)
-    crops = closeup.crops("test", CLOSEUP_EVERY, CLOSEUP_ZOOM, args.data_path)
-    preset = SegmentationPresetEval(size=(size, size), mean=IMAGENET_MEAN, std=IMAGENET_STD, interpolation=interpolation)
-    closeup_score = closeup.summary(crops, closeup.measure_net(prepare_for_inference(copy.deepcopy(model)), preset, crops),
-                                    CLOSEUP_EVERY, CLOSEUP_ZOOM, "test")
+    crops = closeup.crops("test", closeup.EVERY, closeup.ZOOM, args.data_path)
+    net = prepare_for_inference(copy.deepcopy(model))
+    closeup_score = closeup.summary(crops, closeup.measure_net(net, eval_preset(size, interpolation), crops),
+                                    closeup.EVERY, closeup.ZOOM, "test")
     print(f"close-ups ({len(crops)} crops): pixel acc {closeup_score['pixel_acc'] * 100:.2f} %, "
           f"mIoU {closeup_score['miou']:.4f}")
     metrics = {s: results[s]["label_resolution"] for s in SPLITS}
