@@ -217,6 +217,27 @@ def pretrained_candidates(size: str, epochs: str) -> Dict[str, Recipe]:
     return {f"pt{size}": base, f"scratch{size}": merged(scratch, {"lr": "2e-3"})}
 
 
+#: Issue 21, the accurate tier with the unlabeled photos: does distillation from itself (soft targets of the
+#: same seed's pt192 run, with flip, at its 192 px, on 450 labeled + unlabeled photos) beat the supervised
+#: teacher? Two ways, each against a labeled-only control with the same samples and augmentation:
+#:   st192_ft_distill (3 epochs of 450 + 900) against st192_ft_sup (9 epochs of 450): the teacher fine-tuned;
+#:   st192_student (6 epochs of 450 + 1,800, from ImageNet, Noisy-Student style) against pt192_long (30
+#:   epochs of 450, rich augmentation like pt192): a new model from the same start as the teacher.
+#: Run pt192 first into the same --out (both the start and the teacher), once per seed:
+#:   python train_reference/recipes.py val --out runs/stval/s0 --models unet_efficientnet_lite2 \
+#:       --recipes pt192 st192_ft_sup st192_ft_distill st192_student pt192_long --extra '--seed 0'
+ST192_FT: Recipe = merged({k: v for k, v in PRETRAINED.items() if k != "weights-backbone"}, {
+    "image-size": "192", "aug": "strong", "lr": "2.5e-4", "warmup-epochs": "0.3",
+    "finetune-from": "{out}/unet_efficientnet_lite2_pt192/best.safetensors"})
+ST192_UNLABELED: Recipe = {"teachers-files": [PT_FOLD_TEACHER], "distill": True, "pseudo-size": "192"}
+ST192_CANDIDATES: Dict[str, Recipe] = {
+    "st192_ft_sup": merged(ST192_FT, {"epochs": "9"}),
+    "st192_ft_distill": merged(ST192_FT, ST192_UNLABELED, {"unlabeled-limit": "900", "epochs": "3"}),
+    "st192_student": merged(PRETRAINED, ST192_UNLABELED, {"image-size": "192", "aug": "strong",
+                                                           "unlabeled-limit": "1800", "epochs": "6"}),
+    "pt192_long": merged(PRETRAINED, {"image-size": "192", "epochs": "30"}),
+}
+
 #: Model-specific candidates ("{out}" is the stage's output folder: runs that start from an earlier run).
 EXTRA_CANDIDATES: Dict[str, Dict[str, Recipe]] = {
     "fpn_efficientnet_lite0": {
@@ -233,7 +254,7 @@ EXTRA_CANDIDATES: Dict[str, Dict[str, Recipe]] = {
     },
     "unet_efficientnet_lite2": {**pretrained_candidates("128", "12"), **pretrained_candidates("192", "12"),
                                 # the final weight: the labels' own 256 px, 20 epochs (~25 min here)
-                                **pretrained_candidates("256", "20")},
+                                **pretrained_candidates("256", "20"), **ST192_CANDIDATES},
     "mobile_fpn": {
         "distill": dict(DISTILL),
         # V1 fine-tuned at 1.5x its size (the step that gave segnet_dsc +1.1 pt on validation,
