@@ -8,8 +8,8 @@ half of each side, a quarter of the area), with its trimap cut the same way, and
 all the crops' pixels. Whole-photo test accuracy cannot see this: a round of training without zoomed crops
 can score better on whole photos and worse here. Rows: for each seed family, the DEFAULT before the
 pretrained teacher's rounds (issue 22) and each published round weight (``recipes.PTDISTILL_ROUNDS``: whole
-photos, zoomed, zoomed again from the DEFAULT at 192 px or from the whole-photo weight), plus the pretrained
-tiers' DEFAULTs. ``train_reference/publish.py`` scores every new weight on the same crops.
+photos, zoomed, zoomed again from the DEFAULT at 192 px or from the whole-photo weight), plus every published
+weight of the pretrained tiers. ``train_reference/publish.py`` scores every new weight on the same crops.
 """
 from __future__ import annotations
 
@@ -53,8 +53,8 @@ def rows_to_measure() -> List[Tuple[str, str, str]]:
     out = []
     for model in petzoo.list_models():
         weights = recipes.ptdistill_weights(model)
-        if not weights:
-            out.append((model, petzoo.get_model_weights(model).DEFAULT.name, "pretrained tier, DEFAULT"))
+        if not weights:  # a pretrained tier: every published weight
+            out += [(model, w.name, "pretrained tier") for w in petzoo.get_model_weights(model)]
         out += [(model, w, "before the round" if what == "before" else what) for w, what in weights]
     return out
 
