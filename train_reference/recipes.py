@@ -237,17 +237,8 @@ ST192_CANDIDATES: Dict[str, Recipe] = {
                                                            "unlabeled-limit": "1800", "epochs": "6"}),
     "pt192_long": merged(PRETRAINED, {"image-size": "192", "epochs": "30"}),
 }
-#: The same two ways for the final weight, at the published weight's 256 px with the published weight as the
-#: teacher (and start of the fine-tune), on all 500 labeled photos and as many unlabeled per labeled one as on
-#: the folds.
-ST256_UNLABELED: Recipe = {"teachers": [PT_TEACHER], "distill": True, "pseudo-size": "256"}
-ST256_CANDIDATES: Dict[str, Recipe] = {
-    "st256_ft_sup": merged(ST192_FT, {"image-size": "256", "finetune-from": PT_TEACHER, "epochs": "9"}),
-    "st256_ft_distill": merged(ST192_FT, ST256_UNLABELED, {
-        "image-size": "256", "finetune-from": PT_TEACHER, "unlabeled-limit": "1000", "epochs": "3"}),
-    "st256_student": merged(PRETRAINED, ST256_UNLABELED, {"image-size": "256", "aug": "strong",
-                                                           "unlabeled-limit": "2000", "epochs": "6"}),
-}
+#: The final weight's step, chosen on those folds (st192_ft_sup): the published weight trained on at its 256 px.
+ST256_FT_SUP: Recipe = merged(ST192_FT, {"image-size": "256", "finetune-from": PT_TEACHER, "epochs": "9"})
 
 #: Model-specific candidates ("{out}" is the stage's output folder: runs that start from an earlier run).
 EXTRA_CANDIDATES: Dict[str, Dict[str, Recipe]] = {
@@ -266,7 +257,7 @@ EXTRA_CANDIDATES: Dict[str, Dict[str, Recipe]] = {
     "unet_efficientnet_lite2": {**pretrained_candidates("128", "12"), **pretrained_candidates("192", "12"),
                                 # the final weight: the labels' own 256 px, 20 epochs (~25 min here)
                                 **pretrained_candidates("256", "20"), **ST192_CANDIDATES,
-                                **ST256_CANDIDATES},
+                                "st256_ft_sup": ST256_FT_SUP},
     "mobile_fpn": {
         "distill": dict(DISTILL),
         # V1 fine-tuned at 1.5x its size (the step that gave segnet_dsc +1.1 pt on validation,
@@ -367,7 +358,7 @@ FINAL["OXFORD_PET_V3"].update({"fcn": "ptdistill_ft", "unet": "ptdistill_ft", "v
 FINAL["OXFORD_PET_V2"]["segnet"] = "ptdistill_ft"
 FINAL["OXFORD_PET_V5"] = {"segnet_dsc": "ptdistill_ft"}
 # The zoomed rounds that followed (docs/closeup.md has each weight's close-up score): fcn's whole-photo round had
-# not lost close-ups, so its zoomed round is the 192 px one from its DEFAULT; segnet has none (~12 min per epoch).
+# not lost close-ups, so its zoomed round is the 192 px one from its DEFAULT; segnet's came later (its V3).
 FINAL["OXFORD_PET_V4"].update({"unet": "ptdistill_zoom_ft", "mobile_fpn": "ptdistill_zoom_ft",
                                "vit_seg": "ptdistill_zoom_ft", "fcn": "ptdistill_zoom192_ft"})
 FINAL["OXFORD_PET_V5"].update({"unet": "ptdistill_zoom192_ft", "vit_seg": "ptdistill_rezoom_ft",
