@@ -91,12 +91,12 @@ def test_pretrained_doc_is_the_table_of_the_committed_run_logs():
     sys.path.insert(0, str(ROOT / "train_reference"))
     import pretrained_table
 
-    doc, command, folders = generated_by("pretrained.md", "pretrained_table.py")
-    argv = command.split()
-    # the folders after --self-training: the accurate tier's runs with the unlabeled photos (a second table)
-    tail = argv[argv.index("--self-training") + 1:] if "--self-training" in argv else []
-    st = [ROOT / a for a in tail[:next((i for i, a in enumerate(tail) if a.startswith("--")), len(tail))]]
-    folders = [f for f in folders if f not in st]
+    doc, command, _ = generated_by("pretrained.md", "pretrained_table.py")
+    # read the command as the script does: the run folders, then the --self-training ones (a second table)
+    args, rebuilt = pretrained_table.table_args(command.split()[2:], "", "pretrained_table.py",
+                                                pretrained_table.FOLDER_OPTIONS)
+    assert rebuilt == command
+    folders, st = [ROOT / f for f in args.folders], [ROOT / f for f in args.self_training]
     assert all((f / name / "eval.json").is_file() for f in folders for name in ("unet_efficientnet_lite2_pt128",))
     assert all((f / name / "eval.json").is_file() for f in st for name in ("unet_efficientnet_lite2_pt192",
                                                                             "unet_efficientnet_lite2_st192_ft_distill"))
