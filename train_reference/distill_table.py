@@ -107,10 +107,9 @@ def markdown(folders: List[Path], command: str) -> str:
         "",
         "Each new weight is its family's DEFAULT fine-tuned by `recipes.py final --weight <V> --models <model>` "
         "(recipe `ptdistill_ft`: `" + " ".join(recipes.render(recipes.PTDISTILL_FT)) + "` with each family's "
-        "start, size and epochs, which recipes.py lists; `ptdistill_zoom_ft` adds `--zoom 2 --cutmix 0.5`; "
-        "`ptdistill_zoom192_ft` repeats the zoomed round from the family's DEFAULT at 192 px, "
-        "`ptdistill_rezoom_ft` runs it from the family's whole-photo weight instead of its start, "
-        "and `ptdistill_rezoom4_ft` is segnet_dsc's rezoom round for 4 epochs instead of 2). "
+        "start, size and epochs, which recipes.py lists; the zoomed rounds add `--zoom 2 --cutmix 0.5`). "
+        "Each row's label is its round (recipes.PTDISTILL_ROUNDS): "
+        + "; ".join(f"`{r}`: {what}" for r, what in recipes.PTDISTILL_ROUNDS.items()) + ". "
         "DEFAULT moves where the new weight is better on both splits in pixel accuracy and mIoU "
         "(publish.py --default-if-better), and off a weight that lost close-ups against its start onto one that "
         "beats that start and did not (train_reference/closeup_default.py; the crops: docs/closeup.md).",
