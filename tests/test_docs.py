@@ -101,7 +101,7 @@ def test_pretrained_doc_is_the_table_of_the_committed_run_logs():
     assert all((f / name / "eval.json").is_file() for f in st for name in ("unet_efficientnet_lite2_pt192",
                                                                             "unet_efficientnet_lite2_st192_ft_distill"))
     expected = pretrained_table.markdown(pretrained_table.table(folders), command,
-                                         pretrained_table.table(st) if st else None)
+                                         pretrained_table.table(st, pretrained_table.ST_CONTROLS) if st else None)
     assert expected == doc, "rerun the command in the doc"
 
 

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import Dict, List, Optional
 
+from recipes import ST_CONTROLS
 from select_recipe import val_scores
 
 
@@ -27,14 +28,16 @@ def describe(config: dict) -> Dict[str, str]:
     return {
         "init": (f"{Path(start).parent.name.removeprefix(args['model'] + '_')} run" if start
                  else "ImageNet" if args.get("weights_backbone") else "random"),
-        "px": str(args["image_size"]), "epochs": str(args["epochs"]), "lr": f"{args['lr']:g}",
+        "px": str(args["image_size"]), "epochs": str(args["epochs"]), "lr": f"{args['lr']:g}", "loss": args["loss"],
         "data": (f"{semi['labeled_images']} labeled + {semi['unlabeled_images']} unlabeled, distilled from "
                  f"{Path(teacher.split(':')[2]).parent.name if teacher.count(':') >= 2 else teacher}"
                  if semi else f"{config['train_size']} labeled"),
     }
 
 
-def table(folders: List[Path]) -> List[Dict[str, str]]:
+def table(folders: List[Path], controls: Optional[Dict[str, str]] = None) -> List[Dict[str, str]]:
+    """One row per run name over the seeds' folders; with ``controls`` (recipe -> the recipe it is measured
+    against), also that recipe and the per-seed difference in val mIoU with the same seed's run of it."""
     names = sorted({r.name for f in folders for r in f.iterdir() if (r / "eval.json").is_file()})
     rows = []
     for name in names:
@@ -42,19 +45,29 @@ def table(folders: List[Path]) -> List[Dict[str, str]]:
         scores = [val_scores(r) for r in runs]
         config = json.loads((runs[0] / "config.json").read_text())
         minutes = [json.loads((r / "eval.json").read_text())["train_minutes"] for r in runs]
+        model = config["args"]["model"]
+        recipe = name.removeprefix(model + "_")
+        against = {}
+        if controls is not None:
+            control = controls.get(recipe)
+            pairs = [(s, r.parent / f"{model}_{control}") for s, r in zip(scores, runs)] if control else []
+            deltas = [(s["miou"] - val_scores(c)["miou"]) * 100 for s, c in pairs if (c / "eval.json").is_file()]
+            against = {"against": control or "-",
+                       "Δ val mIoU per seed (pt)": " / ".join(f"{d:+.2f}" for d in deltas) or "-"}
         rows.append({
-            "model": config["args"]["model"], "recipe": name.removeprefix(config["args"]["model"] + "_"),
+            "model": model, "recipe": recipe,
             **describe(config),
             "val mIoU per seed": " / ".join(f"{s['miou']:.4f}" for s in scores),
             "mean val mIoU": f"{statistics.mean(s['miou'] for s in scores):.4f}",
             "mean val pixel acc": f"{statistics.mean(s['pixel_acc'] for s in scores) * 100:.2f} %",
-            "min/run": f"{statistics.mean(minutes):.1f}", "seeds": str(len(runs)),
+            "min/run": f"{statistics.mean(minutes):.1f}", "seeds": str(len(runs)), **against,
         })
     return rows
 
 
-COLUMNS = ["model", "recipe", "init", "px", "epochs", "lr", "data", "val mIoU per seed", "mean val mIoU",
+COLUMNS = ["model", "recipe", "init", "px", "epochs", "lr", "loss", "data", "val mIoU per seed", "mean val mIoU",
            "mean val pixel acc", "min/run", "seeds"]
+ST_COLUMNS = COLUMNS + ["against", "Δ val mIoU per seed (pt)"]
 
 
 def md_table(rows: List[Dict[str, str]], columns: List[str]) -> List[str]:
@@ -66,16 +79,16 @@ def md_table(rows: List[Dict[str, str]], columns: List[str]) -> List[str]:
 def markdown(rows: List[Dict[str, str]], command: str, st_rows: Optional[List[Dict[str, str]]] = None) -> str:
     lines = md_table(rows, COLUMNS)
     st = "" if not st_rows else (
-        "\n## The accurate tier with the unlabeled photos\n\n"
-        "Folders given with `--self-training` (`recipes.py val --recipes pt192 st192_ft_sup st192_ft_distill "
-        "st192_student pt192_long`, one folder per seed, the same folds as above). Each folder's pt192 run is both "
-        "the start of the `st192_ft_*` arms (init: pt192 run) and the teacher of the distilled arms (soft targets "
-        "with flip at its 192 px on unlabeled photos spread over every breed); it never saw its validation "
-        "images. The labeled-only controls get the same number of samples: `st192_ft_sup` (9 epochs of 450) for "
-        "`st192_ft_distill` (3 epochs of 450 + 900), `pt192_long` (30 epochs of 450) for `st192_student` (6 epochs "
-        "of 450 + 1,800). These runs ran one after another with both threads, so their min/run are not comparable "
-        "with the table above; seed 0's st192_student was paused while the final V2 trained and was published, "
-        "and its minutes include the pause (its metrics.jsonl has each epoch's seconds).\n\n" + "\n".join(md_table(st_rows, COLUMNS)) + "\n")
+        "\n## Second rounds and the unlabeled photos\n\n"
+        "Folders given with `--self-training` (`recipes.py val` with the recipes below, one folder per seed, the "
+        "same folds as above). Each folder's pt192 run (the fast tier: its pt128 run) is the start of the arms whose "
+        "init names it, and its unet_efficientnet_lite2 pt192 run the teacher of the distilled arms (larger than the fast tier) (soft targets with flip at its 192 px "
+        "on unlabeled photos spread over every breed); neither saw its validation images. Each arm is measured "
+        "against its start or against the labeled-only control with the same number of samples (`against`, "
+        "`recipes.ST_CONTROLS`), seed by seed. These runs ran one after another with both threads, so their "
+        "min/run are not comparable with the table above and vary with the machine's load; seed 0's "
+        "st192_student was paused while a final weight trained and its minutes include the pause (its "
+        "metrics.jsonl has each epoch's seconds).\n\n" + "\n".join(md_table(st_rows, ST_COLUMNS)) + "\n")
     return (
         "# Pretrained encoders: validation\n\n"
         f"Generated by `{command}` from the committed run logs (do not edit by hand). Validation folds of "
@@ -123,7 +136,7 @@ FOLDER_OPTIONS = {"self-training": "one folder per seed of the accurate tier's r
 def main(argv=None) -> int:
     return table_cli(argv, __doc__, "pretrained_table.py",
                      lambda folders, command, self_training: markdown(
-                         table(folders), command, table(self_training) if self_training else None),
+                         table(folders), command, table(self_training, ST_CONTROLS) if self_training else None),
                      FOLDER_OPTIONS)
 
 
