@@ -286,6 +286,9 @@ EXTRA_CANDIDATES: Dict[str, Dict[str, Recipe]] = {
         "distill128_final": merged(PRETRAINED, DISTILL_FROM_PRETRAINED, {
             "teachers": [PT_TEACHER], "pseudo-size": "256", "epochs": "8"}),
         **FT128_CANDIDATES,
+        # V2: the fold winners' round applied to the published weight, on all 500 labels
+        **{f"{name}_final": merged(FT128_CANDIDATES[name], {"finetune-from": "FPNEfficientNetLite0_Weights.OXFORD_PET_V1"})
+           for name in ("ft128_sup_long", "ft128_dice_long")},
     },
     "unet_efficientnet_lite2": {**pretrained_candidates("128", "12"), **pretrained_candidates("192", "12"),
                                 # the final weight: the labels' own 256 px, 20 epochs (~25 min here)
@@ -406,6 +409,9 @@ FINAL["OXFORD_PET_V3"]["segnet"] = "ptdistill_rezoom_ft"
 # The accurate tier's third: the same step as V2 with CE + Dice, which beat CE on the folds' border-bound mIoU on
 # both seeds (st192_ft_dice against st192_ft_sup, docs/pretrained.md)
 FINAL["OXFORD_PET_V3"]["unet_efficientnet_lite2"] = "st256_ft_dice"
+# The fast tier's second: V1 trained on for 50 epochs of its labels at a quarter of its lr with CE + Dice
+# (ft128_sup_long beat ft128_sup and ft128_distill_long on both seeds, ft128_dice_long beat ft128_sup_long on both)
+FINAL["OXFORD_PET_V2"]["fpn_efficientnet_lite0"] = "ft128_dice_long_final"
 # segnet_dsc's zoomed round (its whole-photo V5 lost close-ups: 73.78 -> 70.93 %, docs/closeup.md)
 FINAL["OXFORD_PET_V6"] = {"segnet_dsc": "ptdistill_zoom_ft"}
 FINAL["OXFORD_PET_V7"] = {"segnet_dsc": "ptdistill_rezoom_ft"}
