@@ -52,6 +52,7 @@ def main(argv=None) -> int:
     models = {FAST: petzoo.get_model(FAST),
               PEER: LogitsOnly(lraspp_mobilenet_v3_large(weights=None, weights_backbone=None, num_classes=3))}
     models = {n: prepare_for_inference(copy.deepcopy(m.eval())) for n, m in models.items()}
+    plans = {n: stages(n, m) for n, m in models.items()}
     x = torch.randn(args.batch, 3, SIZE, SIZE, generator=torch.Generator().manual_seed(0))
     x = x.contiguous(memory_format=torch.channels_last)
     times, shapes = {}, {}
@@ -64,7 +65,7 @@ def main(argv=None) -> int:
                 model(x)
                 times.setdefault((name, "whole"), []).append(time.perf_counter() - start)
                 h = x
-                for stage, module in stages(name, model):
+                for stage, module in plans[name]:
                     start = time.perf_counter()
                     h = module(h)
                     times.setdefault((name, stage), []).append(time.perf_counter() - start)
@@ -72,7 +73,7 @@ def main(argv=None) -> int:
     rows = []
     for name in models:
         whole = statistics.median(times[(name, "whole")]) * 1000
-        cells = [(stage, statistics.median(times[(name, stage)]) * 1000) for stage, _ in stages(name, models[name])]
+        cells = [(stage, statistics.median(times[(name, stage)]) * 1000) for stage, _ in plans[name]]
         for stage, ms in cells + [("rest", whole - sum(ms for _, ms in cells)), ("whole", whole)]:
             rows.append({"model": name, "stage": stage, "output (C, H, W)": str(shapes.get((name, stage), "")),
                          "ms": round(ms, 2), "share": f"{ms / whole * 100:.0f} %"})

@@ -38,11 +38,11 @@ def describe(config: dict) -> Dict[str, str]:
 def table(folders: List[Path], controls: Optional[Dict[str, str]] = None) -> List[Dict[str, str]]:
     """One row per run name over the seeds' folders; with ``controls`` (recipe -> the recipe it is measured
     against), also that recipe and the per-seed difference in val mIoU with the same seed's run of it."""
-    names = sorted({r.name for f in folders for r in f.iterdir() if (r / "eval.json").is_file()})
+    scored = {r: val_scores(r) for f in folders for r in f.iterdir() if (r / "eval.json").is_file()}
     rows = []
-    for name in names:
-        runs = [f / name for f in folders if (f / name / "eval.json").is_file()]
-        scores = [val_scores(r) for r in runs]
+    for name in sorted({r.name for r in scored}):
+        runs = [f / name for f in folders if f / name in scored]
+        scores = [scored[r] for r in runs]
         config = json.loads((runs[0] / "config.json").read_text())
         minutes = [json.loads((r / "eval.json").read_text())["train_minutes"] for r in runs]
         model = config["args"]["model"]
@@ -51,7 +51,7 @@ def table(folders: List[Path], controls: Optional[Dict[str, str]] = None) -> Lis
         if controls is not None:
             control = controls.get(recipe)
             pairs = [(s, r.parent / f"{model}_{control}") for s, r in zip(scores, runs)] if control else []
-            deltas = [(s["miou"] - val_scores(c)["miou"]) * 100 for s, c in pairs if (c / "eval.json").is_file()]
+            deltas = [(s["miou"] - scored[c]["miou"]) * 100 for s, c in pairs if c in scored]
             against = {"against": control or "-",
                        "Δ val mIoU per seed (pt)": " / ".join(f"{d:+.2f}" for d in deltas) or "-"}
         rows.append({
@@ -82,8 +82,9 @@ def markdown(rows: List[Dict[str, str]], command: str, st_rows: Optional[List[Di
         "\n## Second rounds and the unlabeled photos\n\n"
         "Folders given with `--self-training` (`recipes.py val` with the recipes below, one folder per seed, the "
         "same folds as above). Each folder's pt192 run (the fast tier: its pt128 run) is the start of the arms whose "
-        "init names it, and its unet_efficientnet_lite2 pt192 run the teacher of the distilled arms (larger than the fast tier) (soft targets with flip at its 192 px "
-        "on unlabeled photos spread over every breed); neither saw its validation images. Each arm is measured "
+        "init names it, and its unet_efficientnet_lite2 pt192 run, larger than the fast tier, is the teacher of the "
+        "distilled arms (soft targets with flip at its 192 px on unlabeled photos spread over every breed); neither "
+        "saw its validation images. Each arm is measured "
         "against its start or against the labeled-only control with the same number of samples (`against`, "
         "`recipes.ST_CONTROLS`), seed by seed. These runs ran one after another with both threads, so their "
         "min/run are not comparable with the table above and vary with the machine's load; seed 0's "
@@ -130,7 +131,8 @@ def table_cli(argv, doc: str, script: str, render, folder_options: Optional[Dict
 
 
 #: pretrained_table.py's folder options beside the run folders of the first table.
-FOLDER_OPTIONS = {"self-training": "one folder per seed of the accurate tier's runs with the unlabeled photos"}
+FOLDER_OPTIONS = {"self-training": "one folder per seed of the pretrained tiers' second rounds and runs with the "
+                                    "unlabeled photos (the second table)"}
 
 
 def main(argv=None) -> int:
