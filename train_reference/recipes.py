@@ -286,9 +286,9 @@ EXTRA_CANDIDATES: Dict[str, Dict[str, Recipe]] = {
         "distill128_final": merged(PRETRAINED, DISTILL_FROM_PRETRAINED, {
             "teachers": [PT_TEACHER], "pseudo-size": "256", "epochs": "8"}),
         **FT128_CANDIDATES,
-        # V2: the fold winners' round applied to the published weight, on all 500 labels
-        **{f"{name}_final": merged(FT128_CANDIDATES[name], {"finetune-from": "FPNEfficientNetLite0_Weights.OXFORD_PET_V1"})
-           for name in ("ft128_sup_long", "ft128_dice_long")},
+        # V2: the fold winner's round (ft128_dice_long) applied to the published weight, on all 500 labels
+        "ft128_dice_long_final": merged(FT128_CANDIDATES["ft128_dice_long"],
+                                        {"finetune-from": "FPNEfficientNetLite0_Weights.OXFORD_PET_V1"}),
     },
     "unet_efficientnet_lite2": {**pretrained_candidates("128", "12"), **pretrained_candidates("192", "12"),
                                 # the final weight: the labels' own 256 px, 20 epochs (~25 min here)
