@@ -94,3 +94,45 @@ def test_encoder_is_timm_with_static_same_padding():
         with torch.no_grad():
             for a, b in zip(dynamic(x), static(x)):
                 torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4)
+
+
+def test_encoder_depths_keep_the_first_blocks_and_their_imagenet_weights():
+    """A shorter stage keeps its first blocks (same feature shapes); ImageNet weights still load into what is
+    left (the dropped blocks' tensors are skipped, every kept one is loaded); bad depths are one line naming
+    the argument and what it takes."""
+    needs_package(LITE0)
+    full = petzoo.fpn_efficientnet_lite0()
+    short = petzoo.fpn_efficientnet_lite0(weights_backbone="IMAGENET1K", encoder_depths=[1, 1, 2, 3, 3])
+    assert [len(s) for s in short.encoder.blocks] == [1, 1, 2, 3, 3]
+    assert short.builder_kwargs["encoder_depths"] == [1, 1, 2, 3, 3]
+    assert short.encoder.feature_info.channels() == full.encoder.feature_info.channels()
+    state = adapt_stem(timm_state_dict(LITE0.value))
+    own = short.encoder.state_dict()
+    assert not any(k.startswith("blocks.1.1.") for k in own)
+    for key, value in own.items():
+        if not key.endswith("num_batches_tracked"):
+            torch.testing.assert_close(value, state[key], msg=key)
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        assert [f.shape for f in short.encoder(x)] == [f.shape for f in full.encoder(x)]
+    assert sum(p.numel() for p in short.parameters()) < sum(p.numel() for p in full.parameters())
+    for bad in ([1, 3, 2, 3, 3], [1, 1, 2, 3], [1, 0, 2, 3, 3], "11233", [1, 1.0, 2, 3, 3]):
+        with pytest.raises(ValueError, match=r"^encoder_depths must list 5 ints") as err:
+            petzoo.fpn_efficientnet_lite0(encoder_depths=bad)
+        assert "\n" not in str(err.value)
+
+
+def test_a_shortened_encoder_round_trips_through_a_hub_folder(tmp_path):
+    """encoder_depths is part of the architecture: save_pretrained records it in config.json and from_pretrained
+    rebuilds the same model (also when the caller passes the depths again, as a tuple)."""
+    from petzoo.hub import from_pretrained, save_pretrained
+
+    torch.manual_seed(0)
+    model = petzoo.fpn_efficientnet_lite0(encoder_depths=(1, 1, 2, 3, 3)).eval()
+    save_pretrained(model, tmp_path, model_name="fpn_efficientnet_lite0", image_size=128,
+                    builder_kwargs=model.builder_kwargs)
+    loaded = from_pretrained(tmp_path, encoder_depths=(1, 1, 2, 3, 3)).eval()
+    assert [len(s) for s in loaded.encoder.blocks] == [1, 1, 2, 3, 3]
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(x), model(x))

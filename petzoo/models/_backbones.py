@@ -25,7 +25,7 @@ import importlib.metadata
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -176,10 +176,13 @@ def _static_same(module: nn.Module) -> nn.Module:
 STAGES_UP_TO = {16: 5, 32: 7}
 
 
-def efficientnet_lite_encoder(variant: str, in_channels: int = 3, output_stride: int = 32) -> nn.Module:
+def efficientnet_lite_encoder(variant: str, in_channels: int = 3, output_stride: int = 32,
+                              depths: Optional[Sequence[int]] = None) -> nn.Module:
     """timm's ``tf_efficientnet_<variant>`` as a features_only encoder, random init: features at strides 2, 4, 8,
     16 and 32, or with ``output_stride=16`` only up to stride 16 (the stride-32 stages, which hold most of the
-    parameters, are dropped, not just left unused)."""
+    parameters, are dropped, not just left unused). ``depths``: how many blocks each kept stage keeps (its first
+    ones; None keeps them all). A stage's first block changes the width and stride and the rest are residual, so
+    a shorter stage has the same output shape; ImageNet weights still load into what is left."""
     import timm
 
     if variant not in LITE_WEIGHTS:
@@ -190,6 +193,14 @@ def efficientnet_lite_encoder(variant: str, in_channels: int = 3, output_stride:
     encoder = timm.create_model(f"tf_efficientnet_{variant}", pretrained=False, features_only=True,
                                 in_chans=in_channels, out_indices=out_indices)
     encoder.blocks = encoder.blocks[:STAGES_UP_TO[output_stride]]
+    if depths is not None:
+        full = [len(stage) for stage in encoder.blocks]
+        if (isinstance(depths, (str, bytes)) or len(depths) != len(full)
+                or not all(isinstance(d, int) and not isinstance(d, bool) and 1 <= d <= n for d, n in zip(depths, full))):
+            raise ValueError(f"encoder_depths must list {len(full)} ints, each from 1 to the stage's "
+                             f"{tuple(full)} blocks, got {depths!r}")
+        for i, d in enumerate(depths):
+            encoder.blocks[i] = encoder.blocks[i][:d]
     return _static_same(encoder)
 
 
@@ -229,12 +240,19 @@ def adapt_stem(state: Dict[str, torch.Tensor], mean=IMAGENET_MEAN, std=IMAGENET_
 
 def load_backbone(encoder: nn.Module, weights: BackboneWeightsEnum) -> None:
     """Load ImageNet weights into an :func:`efficientnet_lite_encoder` (strict on the encoder's keys; the
-    classifier head, which a features_only encoder has not, and stages the encoder dropped are left out)."""
+    classifier head, which a features_only encoder has not, and the stages or blocks the encoder dropped are
+    left out)."""
     state = adapt_stem(timm_state_dict(weights.value))
     own = encoder.state_dict()
     extra = sorted(set(state) - set(own))
-    dropped = tuple(f"blocks.{i}." for i in range(len(encoder.blocks), STAGES_UP_TO[32]))  # stages left out
-    if any(not k.startswith(("conv_head.", "bn2.", "classifier.") + dropped) for k in extra):
+    kept = {f"blocks.{i}.{j}." for i, stage in enumerate(encoder.blocks) for j in range(len(stage))}
+
+    def left_out(key: str) -> bool:  # the classifier head, or a block (or whole stage) the encoder dropped
+        parts = key.split(".")
+        return parts[0] in ("conv_head", "bn2", "classifier") or (
+            parts[0] == "blocks" and ".".join(parts[:3]) + "." not in kept)
+
+    if not all(left_out(k) for k in extra):
         raise ValueError(f"{weights!r} does not fit this encoder: unexpected {extra[:5]}")
     missing = [k for k in own if k not in state and not k.endswith("num_batches_tracked")]
     if missing:

@@ -50,7 +50,7 @@ def build(
         if in_channels != 3:
             raise ValueError(f"in_channels={in_channels} conflicts with {weights!r} (RGB, 3 channels)")
         for key, value in weights.builder_kwargs.items():
-            if key in kwargs and kwargs[key] != value:
+            if key in kwargs and _as_json(kwargs[key]) != _as_json(value):  # a tuple matches the config's list
                 raise ValueError(f"{key}={kwargs[key]!r} conflicts with {weights!r} ({key}={value!r})")
             kwargs[key] = value
     model = model_cls(
@@ -63,3 +63,10 @@ def build(
     if weights is not None:
         model.load_state_dict(weights.get_state_dict(progress=progress), strict=True)
     return model
+
+
+def _as_json(value: Any) -> Any:
+    """``value`` as a weight's config.json holds it (tuples become lists)."""
+    if isinstance(value, (list, tuple)):
+        return [_as_json(v) for v in value]
+    return value

@@ -17,7 +17,7 @@ squeeze-excitation and uses ReLU6: it runs well on CPUs and quantises cleanly.
 """
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -42,11 +42,13 @@ DECODERS = ("unet", "fpn")
 
 class EfficientNetLiteSeg(SegmentationModel):
     """An EfficientNet-Lite encoder (``encoder``: lite0, lite1 or lite2; ``encoder_stride``: 32, or 16 to drop
-    its stride-32 stages) with a ``decoder`` ("unet", which needs stride 32, or "fpn"); ``decoder_channels``:
-    the U-Net's stride-4 width (doubling per level below, halved at stride 2) or the FPN's single width."""
+    its stride-32 stages; ``encoder_depths``: the blocks each kept stage keeps, None for all) with a ``decoder``
+    ("unet", which needs stride 32, or "fpn"); ``decoder_channels``: the U-Net's stride-4 width (doubling per
+    level below, halved at stride 2) or the FPN's single width."""
 
     def __init__(self, num_classes: int = 3, in_channels: int = 3, encoder: str = "lite0", decoder: str = "unet",
-                 decoder_channels: int = 32, encoder_stride: int = 32):
+                 decoder_channels: int = 32, encoder_stride: int = 32,
+                 encoder_depths: Optional[Sequence[int]] = None):
         super().__init__(num_classes, in_channels)
         if decoder not in DECODERS:
             raise ValueError(f"decoder must be one of {', '.join(DECODERS)}, got {decoder!r}")
@@ -58,7 +60,7 @@ class EfficientNetLiteSeg(SegmentationModel):
         self.encoder_name, self.decoder_name = encoder, decoder
         #: the enum of ImageNet weights this encoder takes (``weights_backbone``)
         self.backbone_weights_enum = LITE_WEIGHTS.get(encoder)
-        self.encoder = efficientnet_lite_encoder(encoder, in_channels, encoder_stride)
+        self.encoder = efficientnet_lite_encoder(encoder, in_channels, encoder_stride, encoder_depths)
         self.size_multiple = encoder_stride
         channels = self.encoder.feature_info.channels()
         c2, c4, c8, c16 = channels[:4]
