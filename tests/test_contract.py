@@ -379,11 +379,11 @@ def test_each_seed_family_has_a_ptdistill_round_from_its_earlier_default():
 def test_pretrained_table_reads_each_arm_against_its_control_seed_by_seed(tmp_path):
     import pretrained_table
 
-    def run(seed, recipe, miou, loss="ce"):
+    def run(seed, recipe, miou, loss="ce", model_kwargs="{}"):
         folder = tmp_path / f"s{seed}" / f"fpn_efficientnet_lite0_{recipe}"
         folder.mkdir(parents=True)
         args = {"model": "fpn_efficientnet_lite0", "image_size": 128, "epochs": 9, "lr": 2.5e-4, "loss": loss,
-                "finetune_from": None, "weights_backbone": "IMAGENET1K"}
+                "finetune_from": None, "weights_backbone": "IMAGENET1K", "model_kwargs": model_kwargs}
         (folder / "config.json").write_text(json.dumps({"args": args, "train_size": 450}))
         (folder / "metrics.jsonl").write_text(json.dumps({"epoch": 0}) + "\n")
         scores = {"pixel_acc": 0.9, "miou": miou, "seed_iou": 0.7}
@@ -391,12 +391,15 @@ def test_pretrained_table_reads_each_arm_against_its_control_seed_by_seed(tmp_pa
                                                       "results": {"val": {"label_resolution": scores}}}))
 
     run(0, "ft", 0.70), run(1, "ft", 0.72), run(0, "ft_dice", 0.71, "ce+dice"), run(1, "ft_dice", 0.715, "ce+dice")
-    run(0, "lonely", 0.5)  # no control named: no difference; a control with no run in the folder: none either
+    run(0, "lonely", 0.5, model_kwargs='{"encoder_depths": [1, 1, 2, 3, 3], "decoder_channels": 32}')
+    # ("lonely": no control named: no difference; a control with no run in the folder: none either)
     rows = {r["recipe"]: r for r in pretrained_table.table([tmp_path / "s0", tmp_path / "s1"],
                                                              {"ft_dice": "ft", "lonely": "missing"})}
     assert rows["ft_dice"]["against"] == "ft" and rows["ft_dice"]["Δ val mIoU per seed (pt)"] == "+1.00 / -0.50"
     assert rows["ft_dice"]["loss"] == "ce+dice" and rows["ft"]["against"] == "-"
     assert rows["lonely"]["Δ val mIoU per seed (pt)"] == "-" and rows["lonely"]["seeds"] == "1"
+    assert rows["lonely"]["builder options"] == "encoder_depths=[1, 1, 2, 3, 3], decoder_channels=32"
+    assert rows["ft"]["builder options"] == "defaults"
     assert "against" not in pretrained_table.table([tmp_path / "s0"])[0]  # the first table has no such columns
     # every arm named in recipes.ST_CONTROLS and its control are recipes of the same model
     for arm, control in recipes.ST_CONTROLS.items():

@@ -14,6 +14,7 @@ Print the exact commands without running them:
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shlex
 import subprocess
@@ -261,6 +262,18 @@ FT128_CANDIDATES: Dict[str, Recipe] = {
     # and the accurate tier's CE + Dice on that longer round
     "ft128_dice_long": merged(FT128, {"epochs": "50", "loss": "ce+dice"}),
 }
+#: The fast tier's speed rule (>= 1.0x LR-ASPP at batch 32; 0.96x in docs/fast-model.md): Lite0's stride-4 stage
+#: takes about half of a batch-32 forward (benchmarks/stage_times.py), ~12 ms of it in its second, residual block
+#: (24->144->24 at 32x32). What dropping that block costs (``encoder_depths`` [1, 1, 2, 3, 3]: "_d1"), and also
+#: halving the decoder's width ("_d1w32"), from ImageNet and through the validated labels round, each against
+#: the full encoder's pt128 / ft128_dice_long of the same seed. Speed without accuracy loss is the question.
+FAST_CUTS = {"d1": {"encoder_depths": [1, 1, 2, 3, 3]},
+             "d1w32": {"encoder_depths": [1, 1, 2, 3, 3], "decoder_channels": 32}}
+for _cut, _kwargs in FAST_CUTS.items():
+    _arch = {"model-kwargs": json.dumps(_kwargs)}
+    FT128_CANDIDATES[f"pt128_{_cut}"] = merged(pretrained_candidates("128", "15")["pt128"], _arch)
+    FT128_CANDIDATES[f"ft128_dice_long_{_cut}"] = merged(FT128_CANDIDATES["ft128_dice_long"], _arch, {
+        "finetune-from": f"{{out}}/fpn_efficientnet_lite0_pt128_{_cut}/best.safetensors"})
 #: What each of those fold arms is measured against, per seed (docs/pretrained.md's second table): its start, or
 #: the labeled-only control that gets the same number of samples.
 ST_CONTROLS: Dict[str, str] = {
@@ -268,6 +281,8 @@ ST_CONTROLS: Dict[str, str] = {
     "pt192_long": "pt192", "st192_ft_sup2": "st192_ft_sup", "st192_ft_dice": "st192_ft_sup",
     "ft128_sup": "pt128", "ft128_distill": "ft128_sup", "ft128_sup_long": "ft128_sup",
     "ft128_distill_long": "ft128_sup_long", "ft128_dice_long": "ft128_sup_long",
+    **{f"pt128_{cut}": "pt128" for cut in FAST_CUTS},
+    **{f"ft128_dice_long_{cut}": "ft128_dice_long" for cut in FAST_CUTS},
 }
 #: The final weight's step, chosen on those folds (st192_ft_sup): the published weight trained on at its 256 px.
 ST256_FT_SUP: Recipe = merged(ST192_FT, {"image-size": "256", "finetune-from": PT_TEACHER, "epochs": "9"})
@@ -276,6 +291,9 @@ ST256_FT_SUP: Recipe = merged(ST192_FT, {"image-size": "256", "finetune-from": P
 EXTRA_CANDIDATES: Dict[str, Dict[str, Recipe]] = {
     "fpn_efficientnet_lite0": {
         **pretrained_candidates("128", "15"),
+        # what the input size is worth to the fast tier (its speed rule is set at 128 px): the same run at 192 px,
+        # beside the accurate tier's encoder at 128 px (unet_efficientnet_lite2 pt128)
+        "pt192": pretrained_candidates("192", "15")["pt192"],
         # Distillation from the accurate tier (validation: the same seed's unet_efficientnet_lite2 pt192 run is the
         # teacher, trained on the train part only), on the labeled train images plus 1,200 unlabeled photos spread
         # over every breed, strong photometric augmentation, CutMix and zoom; ~1.5x pt128's samples.
@@ -420,6 +438,9 @@ FINAL["OXFORD_PET_V6"] = {"segnet_dsc": "ptdistill_zoom_ft"}
 FINAL["OXFORD_PET_V7"] = {"segnet_dsc": "ptdistill_rezoom_ft"}
 FINAL["OXFORD_PET_V8"] = {"segnet_dsc": "ptdistill_rezoom4_ft"}
 FINAL["OXFORD_PET_V4"]["segnet"] = "ptdistill_rezoom4_ft"
+# the fast tier at 192 px (pt192 over pt128 on both seeds, val pixel acc +1.5 / +1.7 pt, as close to the accurate
+# tier's pt192 as its pt128 is to the accurate tier's pt128; dropping encoder blocks for speed lost on both seeds)
+FINAL["OXFORD_PET_V3"]["fpn_efficientnet_lite0"] = "pt192"
 
 
 #: Issue 22's rounds, in order, and what each trains on.
