@@ -394,14 +394,21 @@ def test_pretrained_table_reads_each_arm_against_its_control_seed_by_seed(tmp_pa
     run(0, "lonely", 0.5, model_kwargs='{"encoder_depths": [1, 1, 2, 3, 3], "decoder_channels": 32}')
     # ("lonely": no control named: no difference; a control with no run in the folder: none either)
     rows = {r["recipe"]: r for r in pretrained_table.table([tmp_path / "s0", tmp_path / "s1"],
-                                                             {"ft_dice": "ft", "lonely": "missing"})}
+                                                             {"ft_dice": "ft", "lonely": "missing",
+                                                              "unet_efficientnet_lite2:ft_dice": "lonely",
+                                                              "fpn_efficientnet_lite0:ft": "ft_dice"})}
     assert rows["ft_dice"]["against"] == "ft" and rows["ft_dice"]["Δ val mIoU per seed (pt)"] == "+1.00 / -0.50"
-    assert rows["ft_dice"]["loss"] == "ce+dice" and rows["ft"]["against"] == "-"
+    assert rows["ft_dice"]["loss"] == "ce+dice"
+    # "model:recipe" keys apply to that model's runs only
+    assert rows["ft"]["against"] == "ft_dice" and rows["ft"]["Δ val mIoU per seed (pt)"] == "-1.00 / +0.50"
     assert rows["lonely"]["Δ val mIoU per seed (pt)"] == "-" and rows["lonely"]["seeds"] == "1"
     assert rows["lonely"]["builder options"] == "encoder_depths=[1, 1, 2, 3, 3], decoder_channels=32"
     assert rows["ft"]["builder options"] == "defaults"
     assert "against" not in pretrained_table.table([tmp_path / "s0"])[0]  # the first table has no such columns
     # every arm named in recipes.ST_CONTROLS and its control are recipes of the same model
     for arm, control in recipes.ST_CONTROLS.items():
-        model = next(m for m in ("unet_efficientnet_lite2", "fpn_efficientnet_lite0") if arm in recipes.candidates(m))
-        assert control in recipes.candidates(model), (arm, control)
+        model, _, arm = arm.rpartition(":")
+        models = [model] if model else [m for m in ("unet_efficientnet_lite2", "fpn_efficientnet_lite0")
+                                         if arm in recipes.candidates(m)]
+        assert models and all(arm in recipes.candidates(m) and control in recipes.candidates(m) for m in models), \
+            (arm, control)

@@ -274,8 +274,14 @@ for _cut, _kwargs in FAST_CUTS.items():
     FT128_CANDIDATES[f"pt128_{_cut}"] = merged(pretrained_candidates("128", "15")["pt128"], _arch)
     FT128_CANDIDATES[f"ft128_dice_long_{_cut}"] = merged(FT128_CANDIDATES["ft128_dice_long"], _arch, {
         "finetune-from": f"{{out}}/fpn_efficientnet_lite0_pt128_{_cut}/best.safetensors"})
+#: The fast tier at 192 px: its pt192 run (the same recipe as pt128 at 192 px) and then the validated labels round at
+#: that size from it, each against its start (docs/pretrained.md's second table; pt192 and pt128 side by side):
+#:   python train_reference/recipes.py val --out runs/stval/s0 --models fpn_efficientnet_lite0 \
+#:       --recipes pt192 ft192_dice_long --extra '--seed 0'
+FT128_CANDIDATES["ft192_dice_long"] = merged(FT128_CANDIDATES["ft128_dice_long"], {
+    "image-size": "192", "finetune-from": "{out}/fpn_efficientnet_lite0_pt192/best.safetensors"})
 #: What each of those fold arms is measured against, per seed (docs/pretrained.md's second table): its start, or
-#: the labeled-only control that gets the same number of samples.
+#: the labeled-only control that gets the same number of samples ("model:recipe" where both tiers have the name).
 ST_CONTROLS: Dict[str, str] = {
     "st192_ft_sup": "pt192", "st192_ft_distill": "st192_ft_sup", "st192_student": "pt192_long",
     "pt192_long": "pt192", "st192_ft_sup2": "st192_ft_sup", "st192_ft_dice": "st192_ft_sup",
@@ -283,6 +289,7 @@ ST_CONTROLS: Dict[str, str] = {
     "ft128_distill_long": "ft128_sup_long", "ft128_dice_long": "ft128_sup_long",
     **{f"pt128_{cut}": "pt128" for cut in FAST_CUTS},
     **{f"ft128_dice_long_{cut}": "ft128_dice_long" for cut in FAST_CUTS},
+    "fpn_efficientnet_lite0:pt192": "pt128", "ft192_dice_long": "pt192",
 }
 #: The final weight's step, chosen on those folds (st192_ft_sup): the published weight trained on at its 256 px.
 ST256_FT_SUP: Recipe = merged(ST192_FT, {"image-size": "256", "finetune-from": PT_TEACHER, "epochs": "9"})
