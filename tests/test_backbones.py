@@ -141,10 +141,10 @@ def test_a_shortened_encoder_round_trips_through_a_hub_folder(tmp_path):
 def test_a_weights_list_option_matches_the_same_value_as_a_tuple(monkeypatch):
     """A weight's config holds encoder_depths as a JSON list: the caller's tuple of the same depths is no conflict,
     other depths are, in one line naming the option and the weight."""
-    v1 = petzoo.get_model_weights("fpn_efficientnet_lite0").OXFORD_PET_V1
-    monkeypatch.setitem(v1.value.builder_kwargs, "encoder_depths", [1, 2, 2, 3, 3])  # every block: V1's own
-    model = petzoo.fpn_efficientnet_lite0(weights=v1, encoder_depths=(1, 2, 2, 3, 3))
+    weight = petzoo.get_model_weights("fpn_efficientnet_lite0").DEFAULT
+    monkeypatch.setitem(weight.value.builder_kwargs, "encoder_depths", [1, 2, 2, 3, 3])  # every block: its own
+    model = petzoo.fpn_efficientnet_lite0(weights=weight, encoder_depths=(1, 2, 2, 3, 3))
     assert [len(s) for s in model.encoder.blocks] == [1, 2, 2, 3, 3]
-    with pytest.raises(ValueError, match=r"^encoder_depths=\(1, 1, 2, 3, 3\) conflicts with "
-                                         r"FPNEfficientNetLite0_Weights.OXFORD_PET_V1 \(encoder_depths=\[1, 2, 2"):
-        petzoo.fpn_efficientnet_lite0(weights=v1, encoder_depths=(1, 1, 2, 3, 3))
+    with pytest.raises(ValueError, match=rf"^encoder_depths=\(1, 1, 2, 3, 3\) conflicts with "
+                                         rf"{weight!r} \(encoder_depths=\[1, 2, 2"):
+        petzoo.fpn_efficientnet_lite0(weights=weight, encoder_depths=(1, 1, 2, 3, 3))

@@ -43,6 +43,9 @@ def test_readme_default_model_numbers_come_from_the_doc():
     assert f"forward pass {row['forward ms']} ms" in readme
     assert f"{row['test pixel acc']} test pixel" in readme
     assert row["real time"] == "yes"
+    fast = default_model_rows()["fpn_efficientnet_lite0"]  # the README's runner-up sentence
+    assert (f"the fast tier `fpn_efficientnet_lite0` is next, {fast['forward ms']} ms at {fast['input px']} px and "
+            f"{fast['test pixel acc']}") in readme
 
 
 SEMI_DOCS = sorted((ROOT / "docs").glob("semi-supervised*.md"))
