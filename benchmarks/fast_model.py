@@ -1,17 +1,21 @@
 """The fast pretrained tier (fpn_efficientnet_lite0) beside LR-ASPP and MobileFPN, in one interleaved run.
 
-    python benchmarks/fast_model.py [--markdown docs/fast-model.md]
+    python benchmarks/fast_model.py [--weights OXFORD_PET_V2 ...] [--size 128] [--markdown docs/fast-model.md]
 
 The same treatment as benchmarks/mobile_fpn.py (its ``variants``: eager, fused = BatchNorm folded +
-channels_last as ``petzoo.segment()`` runs it, ort = onnxruntime on the ONNX export), at 128 px,
-random init, interleaved rounds, median per cell; "x lraspp" is the ratio to torchvision's
-``lraspp_mobilenet_v3_large`` in the same variant (> 1: faster). Beside the speed, each petzoo
-model's DEFAULT weight's measured test and other_breeds pixel accuracy (its ``meta``).
+channels_last as ``petzoo.segment()`` runs it, ort = onnxruntime on the ONNX export), every model at
+the same input size (``--size``, 128 px: the rule's), random init, interleaved rounds, median per cell; "x lraspp" is the ratio to torchvision's
+``lraspp_mobilenet_v3_large`` in the same variant (> 1: faster). Each petzoo model is built with its
+DEFAULT weight's architecture (``builder_kwargs``); ``--weights`` adds rows for other published weights of
+the fast tier with theirs. Beside the speed, each weight's input size ("weight px": what ``petzoo.segment()``
+resizes to; a weight at another size than the table's runs slower or faster by about the pixel ratio, and so
+does LR-ASPP) and its measured test and other_breeds pixel accuracy (its ``meta``).
 
 The design rule (issue 21): the fast tier must be >= 1.0x LR-ASPP at batch 1 and batch 32 (fused).
 """
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -27,36 +31,50 @@ FAST = "fpn_efficientnet_lite0"
 MODELS = (FAST, "mobile_fpn")
 
 
-def accuracy(name: str) -> dict:
-    enum = petzoo.get_model_weights(name)
-    if "DEFAULT" not in enum.__members__:
-        return {}
-    m = enum.DEFAULT.meta["_metrics"]
-    return {"weight": enum.DEFAULT.name, "test acc": f"{m['test']['pixel_acc'] * 100:.2f} %",
+def accuracy(weight) -> dict:
+    m = weight.meta["_metrics"]
+    return {"weight": weight.name, "weight px": weight.meta["image_size"], "test acc": f"{m['test']['pixel_acc'] * 100:.2f} %",
             "other_breeds acc": f"{m['other_breeds']['pixel_acc'] * 100:.2f} %"}
+
+
+def weights_arg(value: str):
+    """--weights: a published weight of the fast tier ("OXFORD_PET_V4" or "FPNEfficientNetLite0_Weights.NAME")."""
+    enum = petzoo.get_model_weights(FAST)
+    try:
+        return enum.verify(value)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def main() -> int:
     from torchvision.models.segmentation import lraspp_mobilenet_v3_large
 
-    args = speed_args(__doc__)
-    models = {name: petzoo.get_model(name) for name in MODELS}
+    args = speed_args(__doc__, lambda p: p.add_argument(
+        "--weights", nargs="+", type=weights_arg, default=[],
+        help=f"more published {FAST} weights to measure, each with its own architecture") or p.add_argument(
+        "--size", type=int, default=SIZE, help="input px of every model (the rule is set at 128)"))
+    # row label -> (model, weight whose architecture and accuracy the row shows)
+    weights = {name: (name, petzoo.get_model_weights(name).DEFAULT) for name in MODELS}
+    weights.update({f"{FAST} {w.name}": (FAST, w) for w in args.weights if w is not weights[FAST][1]})
+    models = {label: petzoo.get_model(name, **w.builder_kwargs) for label, (name, w) in weights.items()}
     models[PEER] = LogitsOnly(lraspp_mobilenet_v3_large(weights=None, weights_backbone=None, num_classes=3))
-    rows = speed_rows(models, args.rounds, args.min_seconds)
+    rows = speed_rows(models, args.rounds, args.min_seconds, args.size)
     for row in rows:
-        if row["model"] in MODELS and row["variant"] == "fused":
-            row.update(accuracy(row["model"]))
+        if row["model"] in weights and row["variant"] == "fused":
+            row.update(accuracy(weights[row["model"]][1]))
     columns = ["model", "variant", "num_params", "gmacs", "b1 ms", "b32 img/s", "b1 speed x lraspp", "b32 x lraspp",
-               "weight", "test acc", "other_breeds acc"]
+               "weight", "weight px", "test acc", "other_breeds acc"]
     table = format_table(rows, columns)
-    fast = next(r for r in rows if r["model"] == FAST and r["variant"] == "fused")
-    verdict = (f"{FAST} fused: {fast['b1 speed x lraspp']:.2f}x LR-ASPP at batch 1, {fast['b32 x lraspp']:.2f}x at "
-               f"batch 32 (rule: both >= 1.0x)")
+    verdict = "\n".join(
+        f"{r['model']} ({r['weight']}) fused: {r['b1 speed x lraspp']:.2f}x LR-ASPP at batch 1, "
+        f"{r['b32 x lraspp']:.2f}x at batch 32 (rule: both >= 1.0x)"
+        for r in rows if weights.get(r["model"], ("",))[0] == FAST and r["variant"] == "fused")
     machine = describe_device()
-    print(f"\n{table}\n\n{verdict}\n{SIZE} px, {args.rounds} interleaved rounds, {machine}")
+    print(f"\n{table}\n\n{verdict}\n{args.size} px, {args.rounds} interleaved rounds, {machine}")
     if args.markdown:
-        doc = (f"# The fast pretrained tier beside LR-ASPP and MobileFPN\n\nGenerated by `python benchmarks/fast_model.py "
-               f"--markdown {args.markdown.as_posix()}` (do not edit by hand) on {machine}: {SIZE} px, random init for "
+        more = "".join(f" --weights {w.name}" for w in args.weights) + (f" --size {args.size}" if args.size != SIZE else "")
+        doc = (f"# The fast pretrained tier beside LR-ASPP and MobileFPN\n\nGenerated by `python benchmarks/fast_model.py"
+               f"{more} --markdown {args.markdown.as_posix()}` (do not edit by hand) on {machine}: {args.size} px, random init for "
                f"the speed, {args.rounds} interleaved rounds, median per cell.\n\n" + __doc__.split("\n\n", 2)[2]
                + f"\n{table}\n\n{verdict}\n")
         atomic_write(args.markdown, lambda tmp: Path(tmp).write_text(doc))

@@ -51,7 +51,7 @@ def candidates() -> dict:
     return models
 
 
-def variants(model: torch.nn.Module) -> dict:
+def variants(model: torch.nn.Module, size: int = SIZE) -> dict:
     import onnxruntime
 
     from petzoo.export import export_onnx
@@ -59,7 +59,7 @@ def variants(model: torch.nn.Module) -> dict:
     model = model.eval()
     fused = prepare_for_inference(copy.deepcopy(model))
     path = Path(tempfile.mkdtemp()) / "model.onnx"
-    export_onnx(copy.deepcopy(model), (SIZE, SIZE), path)
+    export_onnx(copy.deepcopy(model), (size, size), path)
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3
     session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
@@ -70,12 +70,12 @@ def variants(model: torch.nn.Module) -> dict:
     }
 
 
-def speed_rows(models: dict, rounds: int, min_seconds: float) -> list:
-    """One row per (model, variant): params, GMACs, batch-1 ms and batch-32 img/s (median over interleaved
-    rounds) and their ratios to the PEER's cell of the same variant."""
-    facts = {name: profile(m.eval(), SIZE) for name, m in models.items()}
-    runs = {name: variants(m) for name, m in models.items()}
-    inputs = {b: torch.randn(b, 3, SIZE, SIZE, generator=torch.Generator().manual_seed(0)) for b in (1, 32)}
+def speed_rows(models: dict, rounds: int, min_seconds: float, size: int = SIZE) -> list:
+    """One row per (model, variant): params, GMACs, batch-1 ms and batch-32 img/s at ``size`` px (median over
+    interleaved rounds) and their ratios to the PEER's cell of the same variant."""
+    facts = {name: profile(m.eval(), size) for name, m in models.items()}
+    runs = {name: variants(m, size) for name, m in models.items()}
+    inputs = {b: torch.randn(b, 3, size, size, generator=torch.Generator().manual_seed(0)) for b in (1, 32)}
     times = {}
     for r in range(rounds):
         for name, fns in runs.items():
@@ -97,12 +97,15 @@ def speed_rows(models: dict, rounds: int, min_seconds: float) -> list:
     return rows
 
 
-def speed_args(doc: str) -> argparse.Namespace:
-    """The command line of the interleaved speed benchmarks: --rounds, --min-seconds, --markdown."""
+def speed_args(doc: str, more=None) -> argparse.Namespace:
+    """The command line of the interleaved speed benchmarks: --rounds, --min-seconds, --markdown, and what
+    ``more(parser)`` adds."""
     p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--min-seconds", type=float, default=0.7, help="per cell and round")
     p.add_argument("--markdown", type=Path, default=None)
+    if more is not None:
+        more(p)
     return p.parse_args()
 
 
