@@ -49,10 +49,14 @@ def weights_arg(value: str):
 def main() -> int:
     from torchvision.models.segmentation import lraspp_mobilenet_v3_large
 
-    args = speed_args(__doc__, lambda p: p.add_argument(
-        "--weights", nargs="+", type=weights_arg, default=[],
-        help=f"more published {FAST} weights to measure, each with its own architecture") or p.add_argument(
-        "--size", type=int, default=SIZE, help="input px of every model (the rule is set at 128)"))
+    def more(p):
+        p.add_argument("--weights", nargs="+", type=weights_arg, default=[],
+                       help=f"more published {FAST} weights to measure, each with its own architecture")
+        p.add_argument("--size", type=int, default=SIZE, help="input px of every model (the rule is set at 128)")
+
+    args = speed_args(__doc__, more)
+    if args.size < 32 or args.size % 32:
+        raise SystemExit(f"--size must be a multiple of 32 (every model's input multiple), got {args.size}")
     # row label -> (model, weight whose architecture and accuracy the row shows)
     weights = {name: (name, petzoo.get_model_weights(name).DEFAULT) for name in MODELS}
     weights.update({f"{FAST} {w.name}": (FAST, w) for w in args.weights if w is not weights[FAST][1]})
