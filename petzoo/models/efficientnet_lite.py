@@ -158,7 +158,8 @@ def fpn_efficientnet_lite0(
 ) -> EfficientNetLiteSeg:
     """MobileFPN's decoder on EfficientNet-Lite0's stages up to stride 16 (CPU-first);
     ``weights_backbone=EfficientNetLite0_Weights.IMAGENET1K`` starts the encoder from ImageNet;
-    ``decoder_channels`` (default 64) and ``encoder_stride`` (default 16; 32 keeps every stage) are keyword options."""
+    ``decoder_channels`` (default 64), ``encoder_stride`` (default 16; 32 keeps every stage) and ``encoder_depths``
+    (blocks kept per stage; default all) are keyword options."""
     kwargs.setdefault("decoder_channels", 64)
     kwargs.setdefault("encoder_stride", 16)
     return _build(FPNEfficientNetLite0_Weights, weights, weights_backbone, progress, num_classes, in_channels,
