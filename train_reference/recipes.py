@@ -314,6 +314,9 @@ EXTRA_CANDIDATES: Dict[str, Dict[str, Recipe]] = {
         # V2: the fold winner's round (ft128_dice_long) applied to the published weight, on all 500 labels
         "ft128_dice_long_final": merged(FT128_CANDIDATES["ft128_dice_long"],
                                         {"finetune-from": "FPNEfficientNetLite0_Weights.OXFORD_PET_V1"}),
+        # V4: the same round at 192 px (ft192_dice_long over pt192 on both seeds) from the 192 px V3
+        "ft192_dice_long_final": merged(FT128_CANDIDATES["ft192_dice_long"],
+                                        {"finetune-from": "FPNEfficientNetLite0_Weights.OXFORD_PET_V3"}),
     },
     "unet_efficientnet_lite2": {**pretrained_candidates("128", "12"), **pretrained_candidates("192", "12"),
                                 # the final weight: the labels' own 256 px, 20 epochs (~25 min here)
@@ -448,6 +451,7 @@ FINAL["OXFORD_PET_V4"]["segnet"] = "ptdistill_rezoom4_ft"
 # the fast tier at 192 px (pt192 over pt128 on both seeds, val pixel acc +1.5 / +1.7 pt, as close to the accurate
 # tier's pt192 as its pt128 is to the accurate tier's pt128; dropping encoder blocks for speed lost on both seeds)
 FINAL["OXFORD_PET_V3"]["fpn_efficientnet_lite0"] = "pt192"
+FINAL["OXFORD_PET_V4"]["fpn_efficientnet_lite0"] = "ft192_dice_long_final"
 
 
 #: Issue 22's rounds, in order, and what each trains on.
