@@ -70,10 +70,11 @@ def main() -> int:
     columns = ["model", "variant", "num_params", "gmacs", "b1 ms", "b32 img/s", "b1 speed x lraspp", "b32 x lraspp",
                "weight", "weight px", "test acc", "other_breeds acc"]
     table = format_table(rows, columns)
+    fast_rows = {label for label, (name, _) in weights.items() if name == FAST}
     verdict = "\n".join(
         f"{r['model']} ({r['weight']}) fused: {r['b1 speed x lraspp']:.2f}x LR-ASPP at batch 1, "
         f"{r['b32 x lraspp']:.2f}x at batch 32 (rule: both >= 1.0x)"
-        for r in rows if weights.get(r["model"], ("",))[0] == FAST and r["variant"] == "fused")
+        for r in rows if r["model"] in fast_rows and r["variant"] == "fused")
     machine = describe_device()
     print(f"\n{table}\n\n{verdict}\n{args.size} px, {args.rounds} interleaved rounds, {machine}")
     if args.markdown:

@@ -20,15 +20,13 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fast_model import FAST  # noqa: E402
 from inference import LogitsOnly  # noqa: E402
 from mobile_fpn import PEER, SIZE  # noqa: E402
 
 import petzoo  # noqa: E402
 from petzoo.inference import prepare_for_inference  # noqa: E402
 from petzoo.profile import describe_device, format_table  # noqa: E402
-
-FAST = "fpn_efficientnet_lite0"
-
 
 def stages(name: str, model: torch.nn.Module):
     """(stage name, module) in the order the encoder runs them, each taking the previous one's output."""
@@ -49,7 +47,8 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     if args.batch < 1 or args.rounds < 1:
         raise SystemExit("--batch and --rounds must be >= 1")
-    models = {FAST: petzoo.get_model(FAST),
+    default = petzoo.get_model_weights(FAST).DEFAULT  # its architecture, as fast_model.py measures it
+    models = {FAST: petzoo.get_model(FAST, **default.builder_kwargs),
               PEER: LogitsOnly(lraspp_mobilenet_v3_large(weights=None, weights_backbone=None, num_classes=3))}
     models = {n: prepare_for_inference(copy.deepcopy(m.eval())) for n, m in models.items()}
     plans = {n: stages(n, m) for n, m in models.items()}
