@@ -57,6 +57,24 @@ def prepare_for_inference(model: nn.Module) -> nn.Module:
     return fuse_conv_bn(model.eval()).to(memory_format=torch.channels_last)
 
 
+#: The most input pixels one CPU forward pass takes (16 images at 128 px, 7 at 192, 4 at 256); a larger batch
+#: runs as several passes (:func:`forward_batched`). Past it, throughput falls instead of rising: the activations
+#: of a whole batch of 32 outgrow the allocator's reusable heap, and every pass page-faults them in afresh
+#: (measured in benchmarks/batch_split.py, which chose this size).
+CPU_BATCH_PIXELS = 16 * 128 * 128
+
+
+def forward_batched(net, x: torch.Tensor, max_pixels: int = CPU_BATCH_PIXELS) -> torch.Tensor:
+    """``net(x)`` for a batch ``x`` (N, C, H, W), run on the CPU as passes of at most ``max_pixels`` input pixels
+    (at least one image each) and concatenated; one pass elsewhere or when the batch fits."""
+    if max_pixels < 1:
+        raise ValueError(f"max_pixels must be >= 1, got {max_pixels}")
+    per_pass = max(1, max_pixels // (x.shape[-2] * x.shape[-1]))
+    if x.device.type != "cpu" or len(x) <= per_pass:
+        return net(x)
+    return torch.cat([net(part) for part in x.split(per_pass)])
+
+
 def load_model(model: str, weights: str = "DEFAULT", device: str = "cpu", optimize: bool = True):
     """(eval-mode model, weights member), cached per process; ``optimize``: :func:`prepare_for_inference`."""
     return _cached_model(model, str(weights), device, optimize)
@@ -250,13 +268,14 @@ def _resolve(model: str, weights: str, device: Optional[str], optimize: bool, ba
 def forward_masks(net, inputs: Sequence[torch.Tensor], sizes: Sequence[Tuple[int, int]], device="cpu",
                   channels_last: bool = True) -> List[np.ndarray]:
     """Class-index masks at ``sizes`` of preprocessed ``inputs`` (each (3, h, w), at the weight's input size) run
-    through ``net`` in one batch: the step :func:`segment` takes after loading and preprocessing, for a network
-    that is not a published weight yet (``train_reference/publish.py`` measures close-ups with it)."""
+    through ``net`` as one batch (:func:`forward_batched`: on the CPU, passes of at most ``CPU_BATCH_PIXELS``):
+    the step :func:`segment` takes after loading and preprocessing, for a network that is not a published weight
+    yet (``train_reference/publish.py`` measures close-ups with it)."""
     x = torch.stack(list(inputs)).to(device)
     if channels_last:
         x = x.contiguous(memory_format=torch.channels_last)
     with torch.inference_mode():
-        logits = net(x).float().cpu()
+        logits = forward_batched(net, x).float().cpu()
         return [_upsample_argmax(one.contiguous(), size) for one, size in zip(logits, sizes)]
 
 

@@ -117,3 +117,59 @@ def test_predict_backend_flag(tmp_path, monkeypatch):
     a, b = (np.array(Image.open(tmp_path / k / "coffee.mask.png")) for k in ("torch", "onnxruntime"))
     assert a.shape == b.shape and (a == b).mean() >= 0.999
     _fresh_backend_caches()
+
+
+class _CountingNet(torch.nn.Module):
+    """A 1x1 conv that records the batch size of every pass."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 3, 1)
+        self.passes = []
+
+    def forward(self, x):
+        self.passes.append(len(x))
+        return self.conv(x)
+
+
+def test_forward_batched_splits_a_large_cpu_batch_by_pixels_with_the_same_answer():
+    from petzoo.inference import CPU_BATCH_PIXELS, forward_batched
+
+    net = _CountingNet().eval()
+    x = torch.randn(32, 3, 128, 128, generator=torch.Generator().manual_seed(0))
+    with torch.inference_mode():
+        whole = net(x)
+        net.passes.clear()
+        split = forward_batched(net, x)
+    per_pass = CPU_BATCH_PIXELS // (128 * 128)
+    assert 1 <= per_pass < 32 and net.passes == [per_pass] * (32 // per_pass) + ([32 % per_pass] if 32 % per_pass else [])
+    assert torch.equal(split, whole)
+    net.passes.clear()
+    with torch.inference_mode():
+        forward_batched(net, x[:3], max_pixels=2 * 128 * 128)  # 2 images a pass, the rest in a last pass
+        forward_batched(net, x[:2, :, :, :64])  # fits: one pass
+        forward_batched(net, x[:2], max_pixels=1)  # at least one image a pass
+    assert net.passes == [2, 1, 2, 1, 1]
+    with pytest.raises(ValueError, match="max_pixels"):
+        forward_batched(net, x, max_pixels=0)
+
+
+def test_segment_runs_a_folder_batch_through_forward_batched(monkeypatch, tmp_path):
+    """iter_segment's batches reach the network as forward_batched's passes (a tiny budget: one image a pass)."""
+    from PIL import Image
+
+    import petzoo.inference as S
+
+    seen = []
+    real = S.forward_batched
+
+    def spy(net, x, max_pixels=1):
+        return real(lambda part: (seen.append(len(part)), net(part))[1], x, max_pixels)
+
+    monkeypatch.setattr(S, "forward_batched", spy)
+    paths = []
+    for i in range(3):
+        paths.append(tmp_path / f"{i}.png")
+        Image.new("RGB", (40 + i, 30), (i * 60, 100, 50)).save(paths[-1])
+    masks = S.segment([str(p) for p in paths], model="mobile_fpn")
+    assert [m.shape for m in masks] == [(30, 40), (30, 41), (30, 42)] and seen == [1, 1, 1]
