@@ -51,10 +51,13 @@ def candidates() -> dict:
     return models
 
 
-def variants(model: torch.nn.Module, size: int = SIZE) -> dict:
+def variants(model: torch.nn.Module, size: int = SIZE, passes: bool = False) -> dict:
+    """eager, fused and ort (module docstring); with ``passes``, also "passes": fused, with a batch run as
+    ``petzoo.inference.forward_batched`` splits it (what ``petzoo.segment()`` and the CLI run since it exists)."""
     import onnxruntime
 
     from petzoo.export import export_onnx
+    from petzoo.inference import forward_batched
 
     model = model.eval()
     fused = prepare_for_inference(copy.deepcopy(model))
@@ -63,18 +66,21 @@ def variants(model: torch.nn.Module, size: int = SIZE) -> dict:
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3
     session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    return {
+    out = {
         "eager": model,
         "fused": lambda x: fused(x.contiguous(memory_format=torch.channels_last)),
         "ort": lambda x: session.run(None, {"image": x.numpy()})[0],
     }
+    if passes:
+        out["passes"] = lambda x: forward_batched(fused, x.contiguous(memory_format=torch.channels_last))
+    return out
 
 
-def speed_rows(models: dict, rounds: int, min_seconds: float, size: int = SIZE) -> list:
+def speed_rows(models: dict, rounds: int, min_seconds: float, size: int = SIZE, passes: bool = False) -> list:
     """One row per (model, variant): params, GMACs, batch-1 ms and batch-32 img/s at ``size`` px (median over
-    interleaved rounds) and their ratios to the PEER's cell of the same variant."""
+    interleaved rounds) and their ratios to the PEER's cell of the same variant (``passes``: see ``variants``)."""
     facts = {name: profile(m.eval(), size) for name, m in models.items()}
-    runs = {name: variants(m, size) for name, m in models.items()}
+    runs = {name: variants(m, size, passes) for name, m in models.items()}
     inputs = {b: torch.randn(b, 3, size, size, generator=torch.Generator().manual_seed(0)) for b in (1, 32)}
     times = {}
     for r in range(rounds):
