@@ -405,6 +405,9 @@ EXTRA_CANDIDATES["unet"]["ptdistill_long192_ft"] = ptdistill_ft(
 # and for fcn, the other family past 88.5 %: from its 192 px DEFAULT V4, 5 epochs of the 3,184 images (~8 min each)
 EXTRA_CANDIDATES["fcn"]["ptdistill_long192_ft"] = ptdistill_ft(
     "FCN_Weights.OXFORD_PET_V4", "192", "5", unlabeled_limit="2684")["ptdistill_zoom_ft"]
+# and for mobile_fpn, from its 192 px DEFAULT V5, as many epochs as unet's (it trains faster than unet here)
+EXTRA_CANDIDATES["mobile_fpn"]["ptdistill_long192_ft"] = ptdistill_ft(
+    "MobileFPN_Weights.OXFORD_PET_V5", "192", "12", unlabeled_limit="2684")["ptdistill_zoom_ft"]
 
 #: The recipe of each published weight: the candidate with the highest validation
 #: mIoU in the validation stage (numbers in the closing notes of issue 5).
@@ -462,7 +465,8 @@ FINAL["OXFORD_PET_V4"]["segnet"] = "ptdistill_rezoom4_ft"
 # tier's pt192 as its pt128 is to the accurate tier's pt128; dropping encoder blocks for speed lost on both seeds)
 FINAL["OXFORD_PET_V3"]["fpn_efficientnet_lite0"] = "pt192"
 FINAL["OXFORD_PET_V4"]["fpn_efficientnet_lite0"] = "ft192_dice_long_final"
-FINAL["OXFORD_PET_V6"].update({"unet": "ptdistill_long192_ft", "fcn": "ptdistill_long192_ft"})
+FINAL["OXFORD_PET_V6"].update({"unet": "ptdistill_long192_ft", "fcn": "ptdistill_long192_ft",
+                               "mobile_fpn": "ptdistill_long192_ft"})
 
 
 #: Issue 22's rounds, in order, and what each trains on.
