@@ -7,7 +7,8 @@ For each model at 128 px: latency (batch 1, ms) and throughput (batch 32, img/s)
   eager        fp32, eval, torch.inference_mode (the baseline)
   cl           + channels_last memory format
   fused        + BatchNorm folded into convs: petzoo.inference.prepare_for_inference,
-               what petzoo.segment() runs
+               what petzoo.segment() runs (the batch of 32 here in one pass; segment() splits
+               a CPU batch into passes of CPU_BATCH_PIXELS, docs/batch-split.md)
   frozen       torch.jit.trace -> freeze -> optimize_for_inference (folds BatchNorm into convs)
   ort          onnxruntime CPU on the ONNX export (zoo models)
   ort-int8     onnxruntime on that export with int8 weights (dynamic quantization)
