@@ -69,10 +69,12 @@ def file_teacher(spec: str) -> Teacher:
 def _probs(model: torch.nn.Module, x: torch.Tensor, tta: bool) -> torch.Tensor:
     """A teacher's softmax (N, C, h, w) on preprocessed ``x`` at its own resolution, averaged with the
     horizontal flip's (un-flipped) when ``tta``."""
+    from .inference import forward_batched  # CPU passes of CPU_BATCH_PIXELS: 2x the throughput at 256 px
+
     x = x.contiguous(memory_format=torch.channels_last)
-    probs = model(x).float().softmax(1)
+    probs = forward_batched(model, x).float().softmax(1)
     if tta:
-        probs = (probs + model(x.flip(-1)).float().softmax(1).flip(-1)) / 2
+        probs = (probs + forward_batched(model, x.flip(-1)).float().softmax(1).flip(-1)) / 2
     return probs
 
 
