@@ -25,7 +25,7 @@ from inference import LogitsOnly  # noqa: E402
 
 import petzoo  # noqa: E402
 from petzoo._io import atomic_write  # noqa: E402
-from petzoo.inference import CPU_BATCH_PIXELS, prepare_for_inference  # noqa: E402
+from petzoo.inference import CPU_BATCH_PIXELS, forward_batched, images_per_pass, prepare_for_inference  # noqa: E402
 from petzoo.profile import describe_device, format_table, forward_images_per_second  # noqa: E402
 
 BATCH = 32
@@ -35,7 +35,13 @@ PEER = "tv lraspp_mobilenet_v3_large"
 
 
 def split_forward(net, per_pass: int):
-    return lambda x: torch.cat([net(part) for part in x.split(per_pass)])
+    """``net`` over a batch as forward_batched runs it, with a budget of ``per_pass`` images."""
+    return lambda x: forward_batched(net, x, max_pixels=per_pass * x.shape[-2] * x.shape[-1])
+
+
+def used(size: int) -> int:
+    """forward_batched's own pass at ``size`` px (CPU_BATCH_PIXELS), within the batch."""
+    return min(BATCH, images_per_pass(size, size))
 
 
 def main() -> int:
@@ -59,8 +65,9 @@ def main() -> int:
     gen = torch.Generator().manual_seed(0)
     inputs = {s: torch.randn(BATCH, 3, s, s, generator=gen).contiguous(memory_format=torch.channels_last)
               for s in sorted({s for v in sizes.values() for s in v})}
+
     def passes(size: int) -> list:  # the grid plus forward_batched's own pass at this size
-        return sorted(set(PASSES) | {min(BATCH, max(1, CPU_BATCH_PIXELS // (size * size)))})
+        return sorted(set(PASSES) | {used(size)})
 
     times = {}
     for r in range(args.rounds):
@@ -77,7 +84,7 @@ def main() -> int:
         rows.append({"model": name, "px": size, "pass": per_pass, "pass pixels": per_pass * size * size,
                      "img/s": ips, "x whole": ips / med[(name, size, BATCH)],
                      "x best": ips / max(med[(name, size, q)] for q in passes(size)),
-                     "forward_batched": "yes" if per_pass == min(BATCH, max(1, CPU_BATCH_PIXELS // (size * size))) else ""})
+                     "forward_batched": "yes" if per_pass == used(size) else ""})
     table = format_table(rows, ["model", "px", "pass", "pass pixels", "img/s", "x whole", "x best", "forward_batched"])
     machine = describe_device()
     summary = (f"CPU_BATCH_PIXELS = {CPU_BATCH_PIXELS:,} ({CPU_BATCH_PIXELS // (128 * 128)} images at 128 px); "
@@ -85,9 +92,8 @@ def main() -> int:
                "the whole batch:\n\n")
     for name in nets:
         for size in sizes[name]:
-            used = min(BATCH, max(1, CPU_BATCH_PIXELS // (size * size)))
-            best = max(passes(size), key=lambda q: med[(name, size, q)])
-            summary += (f"- {name} at {size} px: passes of {used}: {med[(name, size, used)]:.0f} img/s; "
+            own, best = used(size), max(passes(size), key=lambda q: med[(name, size, q)])
+            summary += (f"- {name} at {size} px: passes of {own}: {med[(name, size, own)]:.0f} img/s; "
                         f"best ({best}): {med[(name, size, best)]:.0f} img/s; "
                         f"whole batch: {med[(name, size, BATCH)]:.0f} img/s\n")
     print(f"\n{table}\n\n{summary}\n{args.rounds} interleaved rounds, {machine}")

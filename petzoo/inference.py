@@ -64,12 +64,17 @@ def prepare_for_inference(model: nn.Module) -> nn.Module:
 CPU_BATCH_PIXELS = 16 * 128 * 128
 
 
+def images_per_pass(height: int, width: int, max_pixels: int = CPU_BATCH_PIXELS) -> int:
+    """How many ``height`` x ``width`` images one pass of :func:`forward_batched` takes (at least one)."""
+    if max_pixels < 1:
+        raise ValueError(f"max_pixels must be >= 1, got {max_pixels}")
+    return max(1, max_pixels // (height * width))
+
+
 def forward_batched(net, x: torch.Tensor, max_pixels: int = CPU_BATCH_PIXELS) -> torch.Tensor:
     """``net(x)`` for a batch ``x`` (N, C, H, W), run on the CPU as passes of at most ``max_pixels`` input pixels
     (at least one image each) and concatenated; one pass elsewhere or when the batch fits."""
-    if max_pixels < 1:
-        raise ValueError(f"max_pixels must be >= 1, got {max_pixels}")
-    per_pass = max(1, max_pixels // (x.shape[-2] * x.shape[-1]))
+    per_pass = images_per_pass(x.shape[-2], x.shape[-1], max_pixels)
     if x.device.type != "cpu" or len(x) <= per_pass:
         return net(x)
     return torch.cat([net(part) for part in x.split(per_pass)])

@@ -400,14 +400,13 @@ EXTRA_CANDIDATES["segnet"]["ptdistill_rezoom4_ft"] = ptdistill_ft(
 # distillation, but on all 2,684 unlabeled photos (2.1x the 1,500 images of every earlier round) and for 12 epochs:
 # the earlier rounds used 4-23 of the 100 CPU minutes a final run may take, and each step up in samples and
 # resolution so far raised test (V3 4.5 min 88.18 %, V5 13.5 min 88.70 %). Ran 29 min here (12 epochs).
-EXTRA_CANDIDATES["unet"]["ptdistill_long192_ft"] = ptdistill_ft(
-    "UNet_Weights.OXFORD_PET_V5", "192", "12", unlabeled_limit="2684")["ptdistill_zoom_ft"]
-# and for fcn, the other family past 88.5 %: from its 192 px DEFAULT V4, 5 epochs of the 3,184 images (21 min here)
-EXTRA_CANDIDATES["fcn"]["ptdistill_long192_ft"] = ptdistill_ft(
-    "FCN_Weights.OXFORD_PET_V4", "192", "5", unlabeled_limit="2684")["ptdistill_zoom_ft"]
-# and for mobile_fpn, from its 192 px DEFAULT V5, as many epochs as unet's (10 min here)
-EXTRA_CANDIDATES["mobile_fpn"]["ptdistill_long192_ft"] = ptdistill_ft(
-    "MobileFPN_Weights.OXFORD_PET_V5", "192", "12", unlabeled_limit="2684")["ptdistill_zoom_ft"]
+# The same for fcn, the other family past 88.5 %, from its 192 px DEFAULT V4: 5 epochs of the 3,184 images (21 min
+# here); and for mobile_fpn from its 192 px DEFAULT V5, as many epochs as unet's (10 min here).
+for _model, (_start, _epochs) in {"unet": ("UNet_Weights.OXFORD_PET_V5", "12"),
+                                  "fcn": ("FCN_Weights.OXFORD_PET_V4", "5"),
+                                  "mobile_fpn": ("MobileFPN_Weights.OXFORD_PET_V5", "12")}.items():
+    EXTRA_CANDIDATES[_model]["ptdistill_long192_ft"] = ptdistill_ft(
+        _start, "192", _epochs, unlabeled_limit="2684")["ptdistill_zoom_ft"]
 
 #: The recipe of each published weight: the candidate with the highest validation
 #: mIoU in the validation stage (numbers in the closing notes of issue 5).
