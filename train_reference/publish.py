@@ -90,9 +90,16 @@ def backbone_meta(targs: dict, model) -> dict:
     return {"backbone": model.backbone_weights_enum.verify(targs["weights_backbone"]).value.provenance()}
 
 
-def describe(model_name: str, finetuned_from, size: int, semi: dict = None, backbone: dict = None) -> str:
+def describe(model_name: str, finetuned_from, size: int, semi: dict = None, backbone: dict = None,
+             soup: dict = None) -> str:
     """The weight's one-line ``_docs``."""
     data = "the 500 labeled trainval images of the shared Oxford-IIIT Pet copy"
+    if soup:
+        names = ", ".join(i["weight"] for i in soup["ingredients"])
+        encoder = (f"; its {backbone['arch']} encoder started from ImageNet weights ({backbone['package']} "
+                   f"{backbone['package_version']})" if backbone else "")
+        return (f"{model_name}: the uniform average of the parameters of {names} (a model soup), each trained on "
+                f"{data}{encoder}.")
     if backbone:
         return (f"{model_name}: its {backbone['arch']} encoder starts from ImageNet weights "
                 f"({backbone['package']} {backbone['package_version']}), then trained on {data}.")
@@ -155,6 +162,9 @@ def model_card(entry: dict) -> str:
         f"\nIt starts from `{m['finetuned_from']}`: train that weight first (its model card gives the command).\n"
         if m.get("finetuned_from") else ""
     )
+    if m.get("soup"):
+        start = (f"\nIt averages {', '.join('`' + i['weight'] + '`' for i in m['soup']['ingredients'])}: train those "
+                 "first (each model card gives its command); the minutes above are theirs added up.\n")
     return f"""---
 {header}
 ---
@@ -247,7 +257,8 @@ def main(argv=None) -> int:
     state = load_file(str(args.run_dir / "best.safetensors"))
 
     semi = semi_supervised_meta(cfg)
-    backbone = backbone_meta(targs, model)
+    soup = cfg.get("soup")  # train_reference/soup.py: an average of published weights, not a training run
+    backbone = backbone_meta(targs, model) or ({"backbone": soup["backbone"]} if soup and soup.get("backbone") else {})
     fp32 = evaluate(model, state, size, interpolation, args.data_path, device, ["test"])
     half = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
     fp16 = evaluate(model, half, size, interpolation, args.data_path, device, SPLITS)
@@ -292,8 +303,9 @@ def main(argv=None) -> int:
         git_commit=cfg["git_commit"],
         license="CC-BY-SA-4.0",
         _docs=describe(model_name, targs.get("finetune_from"), size, semi.get("semi_supervised"),
-                       backbone.get("backbone")),
+                       backbone.get("backbone"), soup),
         **semi,
+        **({"soup": {k: v for k, v in soup.items() if k != "backbone"}} if soup else {}),
         **backbone,
         **({"finetuned_from": targs["finetune_from"]} if targs.get("finetune_from") else {}),
     )
