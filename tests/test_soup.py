@@ -72,3 +72,13 @@ def test_average_checks_shapes():
     assert torch.equal(mean["w"], torch.full((2,), 0.5)) and int(mean["n"]) == 3
     with pytest.raises(SystemExit, match="does not match"):
         soup.average([a, {"w": torch.ones(3), "n": torch.tensor(1)}])
+
+
+def test_soup_folder_is_whole_or_absent(tmp_path, monkeypatch):
+    def broken(path, obj):
+        raise OSError(f"disk full writing {path.name}")
+
+    monkeypatch.setattr(soup, "write_json", broken)
+    with pytest.raises(OSError, match="disk full"):
+        soup.main(["unet_efficientnet_lite2", "OXFORD_PET_V1", "OXFORD_PET_V2", "--out", str(tmp_path / "s")])
+    assert list(tmp_path.iterdir()) == []

@@ -20,8 +20,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Dict, List
@@ -30,7 +33,7 @@ import torch
 from safetensors.torch import save_file
 
 import petzoo
-from petzoo._io import atomic_write, write_json
+from petzoo._io import write_json
 from petzoo._weights import MANIFEST
 
 HERE = Path(__file__).resolve().parent
@@ -91,12 +94,9 @@ def main(argv=None) -> int:
     metas = [w.meta for w in weights]
     entries = {e["name"]: e for e in json.loads(MANIFEST.read_text())[args.model]}
     root = check_lineage(args.model, args.weights, metas, enum.__name__)
-    for key in ("image_size",):
-        values = {json.dumps(m[key]) for m in metas}
-        if len(values) != 1:
-            raise SystemExit(f"soup: the ingredients differ in {key}: {', '.join(sorted(values))}")
-    for key in ("transforms", "builder_kwargs"):
-        values = {json.dumps(entries[n][key], sort_keys=True) for n in args.weights}
+    for key in ("image_size", "transforms", "builder_kwargs"):
+        values = {json.dumps(entries[n]["meta"][key] if key == "image_size" else entries[n][key], sort_keys=True)
+                  for n in args.weights}
         if len(values) != 1:
             raise SystemExit(f"soup: the ingredients differ in {key}: {', '.join(sorted(values))}")
     fingerprints = {m["dataset_fingerprint"] for m in metas}
@@ -109,16 +109,13 @@ def main(argv=None) -> int:
         net = petzoo.get_model(args.model, weights=w)
         states.append({k: v.detach().cpu() for k, v in net.state_dict().items()})
     soup = average(states)
-    root_weight = enum[root]
+
     kwargs, interpolation = entries[root]["builder_kwargs"], entries[root]["transforms"]["interpolation"]
     # the ImageNet encoder the lineage started from (publish.py reads it like a --weights-backbone run's)
-    backbone = root_weight.meta.get("backbone")
+    backbone = enum[root].meta.get("backbone")
     ingredients = [{"weight": f"{enum.__name__}.{w.name}", "sha256": w.value.sha256,
                     "train_minutes": m["train_minutes"], "recipe": m["recipe"]} for w, m in zip(weights, metas)]
-
-    args.out.mkdir(parents=True)
-    atomic_write(args.out / "best.safetensors", lambda tmp: save_file(soup, str(tmp)))
-    write_json(args.out / "config.json", {
+    config = {
         "command": " ".join(["python", str(Path(__file__).resolve().relative_to(HERE.parent)),
                              *(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))]),
         "args": {"model": args.model, "model_kwargs": json.dumps(kwargs), "interpolation": interpolation,
@@ -132,14 +129,25 @@ def main(argv=None) -> int:
         "soup": {"method": "uniform average of parameters and buffers (model soup) of weights fine-tuned from "
                            "one start", "root": f"{enum.__name__}.{root}", "ingredients": ingredients,
                  **({"backbone": backbone} if backbone else {})},
-    })
-    write_json(args.out / "eval.json", {
+    }
+    run = {
         # what the weight cost to train: every ingredient's own run (each fine-tune's minutes exclude its start's)
         "epochs_done": 0, "epochs_planned": 0,
         "train_minutes": round(sum(m["train_minutes"] for m in metas), 2),
         "image_size": metas[0]["image_size"], "results": {},
         "soup_seconds": round(time.time() - t0, 2),
-    })
+    }
+    # the folder appears whole or not at all: written beside its name, then renamed
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    part = Path(tempfile.mkdtemp(prefix=f".{args.out.name}.", dir=args.out.parent))
+    try:
+        save_file(soup, str(part / "best.safetensors"))
+        write_json(part / "config.json", config)
+        write_json(part / "eval.json", run)
+        os.rename(part, args.out)
+    except BaseException:
+        shutil.rmtree(part, ignore_errors=True)
+        raise
     print(f"soup of {', '.join(args.weights)} ({len(soup)} tensors) -> {args.out}")
     return 0
 
