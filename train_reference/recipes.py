@@ -486,7 +486,7 @@ PTDISTILL_ROUNDS = {"ptdistill_ft": "whole photos", "ptdistill_zoom_ft": "zoom 2
                     "ptdistill_rezoom_ft": "zoom 2x + CutMix from the whole-photo weight",
                     "ptdistill_rezoom4_ft": "zoom 2x + CutMix from the whole-photo weight, 4 epochs",
                     "ptdistill_long192_ft": "zoom 2x + CutMix from the 192 px weight, all unlabeled photos",
-                    "ptdistill_long192_ft2": "the same long round again from it, half the lr"}
+                    "ptdistill_long192_ft2": "the 192 px long round again from its V6, half the lr"}
 
 
 def ptdistill_weights(model: str) -> List[Tuple[str, str]]:
