@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shlex
 import shutil
 import sys
 import tempfile
@@ -38,7 +37,7 @@ from petzoo._weights import MANIFEST
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from train import git_commit  # noqa: E402
+from train import command_line, git_commit  # noqa: E402
 
 
 def check_lineage(model: str, names: List[str], metas: List[dict], enum_name: str) -> str:
@@ -116,8 +115,7 @@ def main(argv=None) -> int:
     ingredients = [{"weight": f"{enum.__name__}.{w.name}", "sha256": w.value.sha256,
                     "train_minutes": m["train_minutes"], "recipe": m["recipe"]} for w, m in zip(weights, metas)]
     config = {
-        "command": " ".join(["python", str(Path(__file__).resolve().relative_to(HERE.parent)),
-                             *(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))]),
+        "command": command_line(sys.argv[1:] if argv is None else argv, Path(__file__)),
         "args": {"model": args.model, "model_kwargs": json.dumps(kwargs), "interpolation": interpolation,
                  "finetune_from": None, "weights_backbone": None},
         "git_commit": git_commit(),

@@ -134,9 +134,9 @@ def parse_schedule(args) -> list[tuple[int, int]]:
     return phases
 
 
-def command_line(argv: list[str]) -> str:
-    """How this run was started (``argv`` without the program), script path relative to the repo."""
-    script = Path(__file__).resolve().relative_to(REPO)
+def command_line(argv: list[str], script: Path = Path(__file__)) -> str:
+    """How this run was started (``argv`` without the program), ``script``'s path relative to the repo."""
+    script = script.resolve().relative_to(REPO)
     prefix = "torchrun --nproc-per-node " + os.environ["WORLD_SIZE"] if "WORLD_SIZE" in os.environ else "python"
     return " ".join([prefix, str(script), *(shlex.quote(a) for a in argv)])
 
