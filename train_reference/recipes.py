@@ -431,6 +431,17 @@ EXTRA_CANDIDATES["unet"]["ptdistill_long192_ft3"] = ptdistill_ft(
 # its V7 at a quarter of the lr, 5 epochs (~21 min here).
 EXTRA_CANDIDATES["fcn"]["ptdistill_long192_ft3"] = ptdistill_ft(
     "FCN_Weights.OXFORD_PET_V7", "192", "5", unlabeled_limit="2684", lr="1.25e-4")["ptdistill_zoom_ft"]
+# fcn V8 (+0.23 pt over V7) won again, 0.04 pt short of its 89.5 % target: a fourth round from V8 at half V8's lr
+# (6.25e-5), 5 epochs (~18 min here). mobile_fpn's half-lr round from V6 gained test and close-ups but lost
+# other_breeds by 0.14 pt: the same round from V6 at a quarter of the lr (1.25e-4), a smaller step (~11 min here).
+EXTRA_CANDIDATES["fcn"]["ptdistill_long192_ft4"] = ptdistill_ft(
+    "FCN_Weights.OXFORD_PET_V8", "192", "5", unlabeled_limit="2684", lr="6.25e-5")["ptdistill_zoom_ft"]
+EXTRA_CANDIDATES["mobile_fpn"]["ptdistill_long192_ft2q"] = ptdistill_ft(
+    "MobileFPN_Weights.OXFORD_PET_V6", "192", "12", unlabeled_limit="2684", lr="1.25e-4")["ptdistill_zoom_ft"]
+# vit_seg never had the long round (its rounds used 1,500 images, 6 epochs, ~3.5 min): the zoomed round from its
+# DEFAULT V5 on all 2,684 unlabeled photos, at its 128 px, 10 epochs (~170 s per epoch of 3,184 images, ~28 min).
+EXTRA_CANDIDATES["vit_seg"]["ptdistill_long128_ft"] = ptdistill_ft(
+    "ViTSeg_Weights.OXFORD_PET_V5", "128", "10", unlabeled_limit="2684", weight_decay="0.05")["ptdistill_zoom_ft"]
 
 #: The recipe of each published weight: the candidate with the highest validation
 #: mIoU in the validation stage (numbers in the closing notes of issue 5).
@@ -497,6 +508,9 @@ FINAL["OXFORD_PET_V7"]["fcn"] = "ptdistill_long192_ft2"
 # test 88.48 % / 0.7080 and close-ups 84.66 % over V6's 88.29 % / 0.7042 / 84.39 %, but other_breeds 88.32 % /
 # 0.7034 under V6's 88.46 % / 0.7050, so the DEFAULT rule keeps V6.
 FINAL["OXFORD_PET_V8"]["fcn"] = "ptdistill_long192_ft3"
+FINAL["OXFORD_PET_V9"] = {"fcn": "ptdistill_long192_ft4"}
+FINAL["OXFORD_PET_V7"]["mobile_fpn"] = "ptdistill_long192_ft2q"
+FINAL["OXFORD_PET_V6"]["vit_seg"] = "ptdistill_long128_ft"
 
 
 #: Issue 22's rounds, in order, and what each trains on.
@@ -506,7 +520,10 @@ PTDISTILL_ROUNDS = {"ptdistill_ft": "whole photos", "ptdistill_zoom_ft": "zoom 2
                     "ptdistill_rezoom4_ft": "zoom 2x + CutMix from the whole-photo weight, 4 epochs",
                     "ptdistill_long192_ft": "zoom 2x + CutMix from the 192 px weight, all unlabeled photos",
                     "ptdistill_long192_ft2": "the 192 px long round again from its V6, half the lr",
-                    "ptdistill_long192_ft3": "the 192 px long round a third time from its V7, a quarter of the lr"}
+                    "ptdistill_long192_ft2q": "the 192 px long round again from its V6, a quarter of the lr",
+                    "ptdistill_long192_ft3": "the 192 px long round a third time from its V7, a quarter of the lr",
+                    "ptdistill_long192_ft4": "the 192 px long round a fourth time from its V8, an eighth of the lr",
+                    "ptdistill_long128_ft": "zoom 2x + CutMix from the 128 px weight, all unlabeled photos"}
 
 
 def ptdistill_weights(model: str) -> List[Tuple[str, str]]:
