@@ -442,6 +442,11 @@ EXTRA_CANDIDATES["mobile_fpn"]["ptdistill_long192_ft2q"] = ptdistill_ft(
 # DEFAULT V5 on all 2,684 unlabeled photos, at its 128 px, 10 epochs (~170 s per epoch of 3,184 images, ~28 min).
 EXTRA_CANDIDATES["vit_seg"]["ptdistill_long128_ft"] = ptdistill_ft(
     "ViTSeg_Weights.OXFORD_PET_V5", "128", "10", unlabeled_limit="2684", weight_decay="0.05")["ptdistill_zoom_ft"]
+# segnet_dsc's rounds all used 1,000 of the unlabeled photos: its long round, the one that moved unet, fcn and
+# mobile_fpn, from its DEFAULT V8 on all 2,684 at its 192 px, 3 epochs of the 3,184 images (V8 ran 4 of 1,500 in
+# 21 min here, so ~33 min).
+EXTRA_CANDIDATES["segnet_dsc"]["ptdistill_long192_ft"] = ptdistill_ft(
+    "SegNetDSC_Weights.OXFORD_PET_V8", "192", "3", unlabeled_limit="2684")["ptdistill_zoom_ft"]
 
 #: The recipe of each published weight: the candidate with the highest validation
 #: mIoU in the validation stage (numbers in the closing notes of issue 5).
@@ -511,6 +516,7 @@ FINAL["OXFORD_PET_V8"]["fcn"] = "ptdistill_long192_ft3"
 FINAL["OXFORD_PET_V9"] = {"fcn": "ptdistill_long192_ft4"}
 FINAL["OXFORD_PET_V7"]["mobile_fpn"] = "ptdistill_long192_ft2q"
 FINAL["OXFORD_PET_V6"]["vit_seg"] = "ptdistill_long128_ft"
+FINAL["OXFORD_PET_V9"]["segnet_dsc"] = "ptdistill_long192_ft"
 
 
 #: Issue 22's rounds, in order, and what each trains on.
