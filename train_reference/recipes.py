@@ -525,7 +525,7 @@ FINAL["OXFORD_PET_V9"] = {"fcn": "ptdistill_long192_ft4"}
 # keeps V6.
 FINAL["OXFORD_PET_V6"]["vit_seg"] = "ptdistill_long128_ft"
 FINAL["OXFORD_PET_V9"]["segnet_dsc"] = "ptdistill_long192_ft"
-# vit_seg's ptdistill_long128_ft2 was started (at c392eec) and stopped in its second epoch, its first epoch 460 s as
+# vit_seg's ptdistill_long128_ft2 was started (at 8c25708) and stopped in its second epoch, its first epoch 460 s as
 # it shared the CPU with an evaluation, to leave this stop time for the docs and checks: nothing measured, no weight.
 
 
