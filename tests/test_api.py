@@ -101,14 +101,16 @@ def test_unknown_member_lists_the_available_ones():
         petzoo.unet(weights="V9")
 
 
-def test_default_moved_to_v8_and_older_versions_still_load():
+def test_default_moved_to_v9_and_older_versions_still_load():
     w = petzoo.SegNetDSC_Weights
-    require_git_history(w.OXFORD_PET_V1.value)  # V1 to V7 left the tree: they load from git history
-    assert w.DEFAULT is w.OXFORD_PET_V8  # moved off V5 by train_reference/closeup_default.py
-    assert petzoo.get_weight("SegNetDSC_Weights.DEFAULT") is w.OXFORD_PET_V8
-    assert "closeup_default.py" in w.OXFORD_PET_V8.meta["default_reason"]
+    require_git_history(w.OXFORD_PET_V1.value)  # V1 to V8 left the tree: they load from git history
+    assert w.DEFAULT is w.OXFORD_PET_V9  # moved off V8 by publish.py --default-if-better
+    assert petzoo.get_weight("SegNetDSC_Weights.DEFAULT") is w.OXFORD_PET_V9
+    assert "closeup_default.py" in w.OXFORD_PET_V8.meta["default_reason"]  # V8 had moved off V5 on close-ups
+    v8, v9 = (v.meta["_metrics"] for v in (w.OXFORD_PET_V8, w.OXFORD_PET_V9))
+    assert all(v9[s][k] > v8[s][k] for s in ("test", "other_breeds") for k in ("pixel_acc", "miou"))
     heads = [petzoo.segnet_dsc(weights=v).state_dict()["classifier.1.weight"]
-             for v in ("OXFORD_PET_V1", "OXFORD_PET_V2", "OXFORD_PET_V3", "OXFORD_PET_V5", "DEFAULT")]
+             for v in ("OXFORD_PET_V1", "OXFORD_PET_V2", "OXFORD_PET_V3", "OXFORD_PET_V5", "OXFORD_PET_V8", "DEFAULT")]
     assert all(not torch.equal(a, b) for a, b in zip(heads, heads[1:]))
 
 
