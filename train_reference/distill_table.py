@@ -63,7 +63,7 @@ def family_rows() -> List[Dict[str, str]]:
             member = enum[name]
             m = member.meta["_metrics"]
             rows.append({
-                "model": model, "weight": f"{member.name} ({label})",
+                "model": model, "weight": f"{member.name} ({label})", "round": label,
                 **{f"{s} acc / mIoU / seed IoU": f"{pct(m[s]['pixel_acc'])} / {m[s]['miou']:.4f} / "
                                                  f"{m[s]['seed_iou']:.4f}" for s in SPLITS},
                 "train min": f"{member.meta['train_minutes']:.1f}" if label != "before" else "",
@@ -78,6 +78,7 @@ def markdown(folders: List[Path], command: str) -> str:
     val_cols = ["model", "recipe", "px", "epochs", "lr", "data", "val mIoU per seed", "mean val mIoU",
                 "mean val pixel acc", "min/run", "seeds"]
     fam = family_rows()
+    labels = {row["round"] for row in fam}  # the rounds some row shows: the glossary names only those
     fam_cols = ["model", "weight", "test acc / mIoU / seed IoU", "other_breeds acc / mIoU / seed IoU", "train min",
                 "gap to teacher (test)", "DEFAULT"]
     return "\n".join([
@@ -109,7 +110,8 @@ def markdown(folders: List[Path], command: str) -> str:
         "(recipe `ptdistill_ft`: `" + " ".join(recipes.render(recipes.PTDISTILL_FT)) + "` with each family's "
         "start, size and epochs, which recipes.py lists; the zoomed rounds add `--zoom 2 --cutmix 0.5`). "
         "Each row's label is its round (recipes.PTDISTILL_ROUNDS): "
-        + "; ".join(f"`{r}`: {what}" for r, what in recipes.PTDISTILL_ROUNDS.items()) + ". "
+        + "; ".join(f"`{r}`: {what}" for r, what in recipes.PTDISTILL_ROUNDS.items()
+                    if what in labels) + ". "
         "DEFAULT moves where the new weight is better on both splits in pixel accuracy and mIoU "
         "(publish.py --default-if-better), and off a weight that lost close-ups against its start onto one that "
         "beats that start and did not (train_reference/closeup_default.py; the crops: docs/closeup.md).",
