@@ -31,8 +31,10 @@ def semi_supervised(meta: dict) -> str:
     semi = meta.get("semi_supervised")
     if not semi:
         return "-"
-    how = (f"distilled from {len(semi['teachers'])} weights" if "distillation" in semi["method"]
-           else f"pseudo-labels of {len(semi['teachers'])} weights" if semi["teachers"] else "FixMatch")
+    n = len(semi["teachers"])
+    weights = f"{n} weight{'s' if n != 1 else ''}"
+    how = (f"distilled from {weights}" if "distillation" in semi["method"]
+           else f"pseudo-labels of {weights}" if n else "FixMatch")
     return f"{semi['unlabeled_images']}, {how}"
 
 
