@@ -566,11 +566,6 @@ PTDISTILL_ROUNDS = {"ptdistill_ft": "whole photos", "ptdistill_zoom_ft": "zoom 2
                     "ptdistill_long192_ft2b": "the 192 px long round again from its V9, half the lr"}
 
 
-def version(item: Tuple[str, Dict[str, str]]) -> int:
-    """Sort key of a FINAL item by its weight's number (OXFORD_PET_V10 after OXFORD_PET_V9)."""
-    return int(item[0].rsplit("V", 1)[1])
-
-
 def ptdistill_weights(model: str) -> List[Tuple[str, str]]:
     """(weight member name, what it is) of a seed family around issue 22's rounds: its DEFAULT before them (the
     rounds' start, "before"), then each published round weight; [] for a model without the rounds."""
@@ -580,8 +575,8 @@ def ptdistill_weights(model: str) -> List[Tuple[str, str]]:
     published = petzoo.get_model_weights(model).__members__
     out = [(cands["ptdistill_ft"]["finetune-from"].split(".")[-1], "before")]
     for recipe, what in PTDISTILL_ROUNDS.items():
-        out += [(v, what) for v, chosen in sorted(FINAL.items(), key=version)
-                if chosen.get(model) == recipe and v in published]
+        # in the weight enum's own order (the manifest's: V10 after V9, which sorting the names would not give)
+        out += [(v, what) for v in published if FINAL.get(v, {}).get(model) == recipe]
     return out
 
 
