@@ -499,6 +499,11 @@ EXTRA_CANDIDATES["vit_seg"]["ptdistill4_long128_ft"] = ptdistill4(
 # lr and twice the epochs (24 of the 3,184 images, ~17 min here), the continuation that moved unet, fcn and vit_seg.
 EXTRA_CANDIDATES["fpn_efficientnet_lite0"]["ptdistill4_long128_ft2"] = ptdistill4(
     "FPNEfficientNetLite0_Weights.OXFORD_PET_V5", "128", "24", lr="1.25e-4")
+# segnet_dsc (88.02 % test / 86.94 % other_breeds against 89.5 / 88 %): its half-lr round from V9 with V1 as the teacher
+# gained other_breeds and lost test (ptdistill_long192_ft2b, below); the same from V9 with V4 as the teacher, one epoch
+# of the 3,184 images (~18 min here), what was left of the session that ran it.
+EXTRA_CANDIDATES["segnet_dsc"]["ptdistill4_long192_ft"] = ptdistill4(
+    "SegNetDSC_Weights.OXFORD_PET_V9", "192", "1", lr="2.5e-4")
 
 #: The recipe of each published weight: the candidate with the highest validation
 #: mIoU in the validation stage (numbers in the closing notes of issue 5).
@@ -584,6 +589,7 @@ FINAL["OXFORD_PET_V5"]["fpn_efficientnet_lite0"] = "ptdistill4_long128_ft"
 FINAL["OXFORD_PET_V7"]["mobile_fpn"] = "ptdistill4_long192_ft"
 FINAL["OXFORD_PET_V8"]["vit_seg"] = "ptdistill4_long128_ft"
 FINAL["OXFORD_PET_V6"]["fpn_efficientnet_lite0"] = "ptdistill4_long128_ft2"
+FINAL["OXFORD_PET_V10"] = {"segnet_dsc": "ptdistill4_long192_ft"}
 
 #: Issue 22's rounds, in order, and what each trains on.
 PTDISTILL_ROUNDS = {"ptdistill_ft": "whole photos", "ptdistill_zoom_ft": "zoom 2x + CutMix",
