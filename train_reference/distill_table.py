@@ -4,8 +4,9 @@
         train_reference/logs/ptdistill_val/s1 [--markdown docs/distill.md]
 
 Three tables, every number read from a file of the repo, nothing typed:
-1. the teachers: the published accurate-tier weights (test, other_breeds; V1, then V4 for the ptdistill4_* rounds) and, per seed, the clean validation-fold
-   teacher (unet_efficientnet_lite2 pt192 trained on that seed's train part; ``train_reference/logs/ptval``);
+1. the teachers: the published accurate-tier weights (test, other_breeds; V1, then V4 for the ptdistill4_*
+   rounds) and, per seed, the clean validation-fold teacher (unet_efficientnet_lite2 pt192 trained on that
+   seed's train part; ``train_reference/logs/ptval``);
 2. validation (folders given, one per seed: ``recipes.py val --models unet --recipes semi_sup semi_ft_sup
    semi_ft_ptdistill_zoom semi_ft128_sup semi_ft128_ptdistill ... --extra '--seed N'`` run into the folder
    holding that seed's pt192 teacher): the same seed's 64 px supervised start continued on labels only, or
@@ -43,7 +44,8 @@ def teacher_rows() -> List[Dict[str, str]]:
         member = get_weight(name)
         m = member.meta["_metrics"]
         rows.append({"teacher": f"{type(member).__name__}.{member.name} (published; {role})",
-                     "trained on": "all 500 trainval",
+                     "trained on": "all 500 trainval" + (f" + {semi['unlabeled_images']:,} unlabeled photos (distilled)"
+                                                         if (semi := member.meta.get("semi_supervised")) else ""),
                      "scores": "; ".join(f"{s} {pct(m[s]['pixel_acc'])} / mIoU {m[s]['miou']:.4f}" for s in SPLITS)})
     for fold in sorted(FOLD_TEACHERS.iterdir()):
         run = fold / "unet_efficientnet_lite2_pt192"

@@ -500,9 +500,10 @@ EXTRA_CANDIDATES["vit_seg"]["ptdistill4_long128_ft"] = ptdistill4(
 # lr and twice the epochs (24 of the 3,184 images, ~17 min here), the continuation that moved unet, fcn and vit_seg.
 EXTRA_CANDIDATES["fpn_efficientnet_lite0"]["ptdistill4_long128_ft2"] = ptdistill4(
     "FPNEfficientNetLite0_Weights.OXFORD_PET_V5", "128", "24", lr="1.25e-4")
-# V6 (18 min here): test 90.26 %, other_breeds 89.75 %, close-ups 87.70 %, over V5 on all three, 0.24 pt short of 90.5 %.
+# V6 (21.3 min here, a few of them beside a publish): test 90.26 %, other_breeds 89.75 %, close-ups 87.70 %, over V5
+# on all three, 0.24 pt short of 90.5 %.
 # segnet_dsc (88.02 % test / 86.94 % other_breeds against 89.5 / 88 %): its half-lr round from V9 with V1 as the teacher
-# gained other_breeds and lost test (ptdistill_long192_ft2b, below); the same from V9 with V4 as the teacher, one epoch
+# gained other_breeds and lost test (ptdistill_long192_ft2b, above); the same from V9 with V4 as the teacher, one epoch
 # of the 3,184 images (~18 min here), what was left of the session that ran it.
 EXTRA_CANDIDATES["segnet_dsc"]["ptdistill4_long192_ft"] = ptdistill4(
     "SegNetDSC_Weights.OXFORD_PET_V9", "192", "1", lr="2.5e-4")
