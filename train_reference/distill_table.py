@@ -42,10 +42,10 @@ def teacher_rows() -> List[Dict[str, str]]:
     for name, role in ((recipes.PT_TEACHER, "the final runs' teacher"),
                        (recipes.PT_TEACHER_V4, "the teacher of the ptdistill4_* rounds")):
         member = get_weight(name)
-        m = member.meta["_metrics"]
+        m, semi = member.meta["_metrics"], member.meta.get("semi_supervised")
+        unlabeled = f" + {semi['unlabeled_images']:,} unlabeled photos (distilled)" if semi else ""
         rows.append({"teacher": f"{type(member).__name__}.{member.name} (published; {role})",
-                     "trained on": "all 500 trainval" + (f" + {semi['unlabeled_images']:,} unlabeled photos (distilled)"
-                                                         if (semi := member.meta.get("semi_supervised")) else ""),
+                     "trained on": f"all 500 trainval{unlabeled}",
                      "scores": "; ".join(f"{s} {pct(m[s]['pixel_acc'])} / mIoU {m[s]['miou']:.4f}" for s in SPLITS)})
     for fold in sorted(FOLD_TEACHERS.iterdir()):
         run = fold / "unet_efficientnet_lite2_pt192"
