@@ -510,6 +510,16 @@ EXTRA_CANDIDATES["segnet_dsc"]["ptdistill4_long192_ft"] = ptdistill4(
 # Measured, not published (run as OXFORD_PET_V10 at 902b25d, 17.3 min here): test 88.13 % / 0.7068 and other_breeds
 # 87.08 % / 0.6859, over V9's 88.02 % / 0.7048 and 86.94 % / 0.6820, but close-ups 79.96 % / 0.5844 under V9's
 # 80.25 % / 0.5847, so the DEFAULT rule keeps V9.
+# The fast tier's DEFAULT (V3, pt192: 90.86 % test from ImageNet and the 500 labels alone) has had no distillation
+# round: the same V4-teacher round at its own 192 px, 12 epochs of the 3,184 images at 2.5e-4 (~19 min here).
+EXTRA_CANDIDATES["fpn_efficientnet_lite0"]["ptdistill4_long192_ft"] = ptdistill4(
+    "FPNEfficientNetLite0_Weights.OXFORD_PET_V3", "192", "12", lr="2.5e-4")
+# unet (V8, 89.56 %, 2.85 pt under its V1 teacher) has had no round with V4 as the teacher: from V8, 8 epochs (~27 min).
+EXTRA_CANDIDATES["unet"]["ptdistill4_long192_ft"] = ptdistill4("UNet_Weights.OXFORD_PET_V8", "192", "8", lr="2.5e-4")
+# mobile_fpn's V4-teacher round again from its V7, half the lr, the continuation that moved the 128 px fast tier
+# (V5 -> V6: +0.33 pt test) (~16 min here).
+EXTRA_CANDIDATES["mobile_fpn"]["ptdistill4_long192_ft2"] = ptdistill4(
+    "MobileFPN_Weights.OXFORD_PET_V7", "192", "12", lr="1.25e-4")
 
 #: The recipe of each published weight: the candidate with the highest validation
 #: mIoU in the validation stage (numbers in the closing notes of issue 5).
@@ -595,6 +605,9 @@ FINAL["OXFORD_PET_V5"]["fpn_efficientnet_lite0"] = "ptdistill4_long128_ft"
 FINAL["OXFORD_PET_V7"]["mobile_fpn"] = "ptdistill4_long192_ft"
 FINAL["OXFORD_PET_V8"]["vit_seg"] = "ptdistill4_long128_ft"
 FINAL["OXFORD_PET_V6"]["fpn_efficientnet_lite0"] = "ptdistill4_long128_ft2"
+FINAL["OXFORD_PET_V7"]["fpn_efficientnet_lite0"] = "ptdistill4_long192_ft"
+FINAL["OXFORD_PET_V9"]["unet"] = "ptdistill4_long192_ft"
+FINAL["OXFORD_PET_V8"]["mobile_fpn"] = "ptdistill4_long192_ft2"
 
 #: Issue 22's rounds, in order, and what each trains on.
 PTDISTILL_ROUNDS = {"ptdistill_ft": "whole photos", "ptdistill_zoom_ft": "zoom 2x + CutMix",
@@ -610,7 +623,8 @@ PTDISTILL_ROUNDS = {"ptdistill_ft": "whole photos", "ptdistill_zoom_ft": "zoom 2
                     "ptdistill_long128_ft2": "the 128 px long round again from its V6, half the lr",
                     "ptdistill_long192_ft2b": "the 192 px long round again from its V9, half the lr",
                     "ptdistill4_long192_ft": "the 192 px long round from its DEFAULT, teacher lite2 V4",
-                    "ptdistill4_long128_ft": "the 128 px long round from its DEFAULT, teacher lite2 V4"}
+                    "ptdistill4_long128_ft": "the 128 px long round from its DEFAULT, teacher lite2 V4",
+                    "ptdistill4_long192_ft2": "the 192 px round with teacher lite2 V4 again, half the lr"}
 
 
 def ptdistill_weights(model: str) -> List[Tuple[str, str]]:
