@@ -56,7 +56,7 @@ def main() -> int:
     from torchvision.models.segmentation import lraspp_mobilenet_v3_large
 
     def more(p):
-        p.add_argument("--weights", nargs="+", type=weights_arg, default=[],
+        p.add_argument("--weights", nargs="+", action="extend", type=weights_arg, default=[],
                        help=f"more published {FAST} weights to measure, each with its own architecture")
         p.add_argument("--size", type=int, default=SIZE, help="input px of every model (the rule is set at 128)")
 
@@ -85,7 +85,7 @@ def main() -> int:
     machine = describe_device()
     print(f"\n{table}\n\n{verdict}\n{args.size} px, {args.rounds} interleaved rounds, {machine}")
     if args.markdown:
-        # one --weights with every name: repeating it would keep only the last (nargs="+" replaces, not extends)
+        # one --weights with every name (the flag extends, so repeating it would measure the same weights too)
         flags = f" --weights {' '.join(w.name for w in args.weights)}" if args.weights else ""
         flags += f" --size {args.size}" if args.size != SIZE else ""
         flags += f" --rounds {args.rounds}" if args.rounds != 3 else ""
