@@ -520,9 +520,6 @@ EXTRA_CANDIDATES["unet"]["ptdistill4_long192_ft"] = ptdistill4("UNet_Weights.OXF
 # (V5 -> V6: +0.33 pt test) (~16 min here).
 EXTRA_CANDIDATES["mobile_fpn"]["ptdistill4_long192_ft2"] = ptdistill4(
     "MobileFPN_Weights.OXFORD_PET_V7", "192", "12", lr="1.25e-4")
-# vit_seg's the same way from its V8 (which the V4-teacher round at 2.5e-4 took +0.32 pt test), ~25 min here.
-EXTRA_CANDIDATES["vit_seg"]["ptdistill4_long128_ft2"] = ptdistill4(
-    "ViTSeg_Weights.OXFORD_PET_V8", "128", "10", weight_decay="0.05", lr="1.25e-4")
 # The fast tier at its speed rule's 128 px from V7 (the 192 px round above: test 91.17 %, other_breeds 91.84 %, both
 # over the 128 px V6's 90.26 / 89.75 %) instead of from the 128 px line: the V4-teacher round at 128 px, half the lr,
 # 12 epochs (~9 min here).
@@ -616,7 +613,6 @@ FINAL["OXFORD_PET_V6"]["fpn_efficientnet_lite0"] = "ptdistill4_long128_ft2"
 FINAL["OXFORD_PET_V7"]["fpn_efficientnet_lite0"] = "ptdistill4_long192_ft"
 FINAL["OXFORD_PET_V9"]["unet"] = "ptdistill4_long192_ft"
 FINAL["OXFORD_PET_V8"]["mobile_fpn"] = "ptdistill4_long192_ft2"
-FINAL["OXFORD_PET_V9"]["vit_seg"] = "ptdistill4_long128_ft2"
 FINAL["OXFORD_PET_V8"]["fpn_efficientnet_lite0"] = "ptdistill4_128_from192"
 
 #: Issue 22's rounds, in order, and what each trains on.
@@ -635,7 +631,6 @@ PTDISTILL_ROUNDS = {"ptdistill_ft": "whole photos", "ptdistill_zoom_ft": "zoom 2
                     "ptdistill4_long192_ft": "the 192 px long round from its DEFAULT, teacher lite2 V4",
                     "ptdistill4_long128_ft": "the 128 px long round from its DEFAULT, teacher lite2 V4",
                     "ptdistill4_long192_ft2": "the 192 px round with teacher lite2 V4 again, half the lr",
-                    "ptdistill4_long128_ft2": "the 128 px round with teacher lite2 V4 again, half the lr",
                     "ptdistill4_128_from192": "the 128 px round with teacher lite2 V4 from the 192 px weight"}
 
 
