@@ -85,7 +85,7 @@ def main() -> int:
     machine = describe_device()
     print(f"\n{table}\n\n{verdict}\n{args.size} px, {args.rounds} interleaved rounds, {machine}")
     if args.markdown:
-        # one --weights with every name (the flag extends, so repeating it would measure the same weights too)
+        # the doc's command line: one --weights listing every name measured (the flag also extends if repeated)
         flags = f" --weights {' '.join(w.name for w in args.weights)}" if args.weights else ""
         flags += f" --size {args.size}" if args.size != SIZE else ""
         flags += f" --rounds {args.rounds}" if args.rounds != 3 else ""
