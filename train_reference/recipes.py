@@ -643,8 +643,7 @@ PTDISTILL_ROUNDS = {"ptdistill_ft": "whole photos", "ptdistill_zoom_ft": "zoom 2
                     "ptdistill_long192_ft2b": "the 192 px long round again from its V9, half the lr",
                     "ptdistill4_long192_ft": "the 192 px long round from its DEFAULT, teacher lite2 V4",
                     "ptdistill4_long128_ft": "the 128 px long round from its DEFAULT, teacher lite2 V4",
-                    "ptdistill4_long192_ft2": "the 192 px round with teacher lite2 V4 again, half the lr",
-                    "ptdistill4_128_from192": "the 128 px round with teacher lite2 V4 from the 192 px weight"}
+                    "ptdistill4_long192_ft2": "the 192 px round with teacher lite2 V4 again, half the lr"}
 
 
 def ptdistill_weights(model: str) -> List[Tuple[str, str]]:
