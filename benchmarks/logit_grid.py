@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 
 import petzoo
+from petzoo._factory import get_model_and_weights
 from petzoo._registry import model_of_weights
 from petzoo.datasets import OxfordIIITPet
 from petzoo.metrics import ConfusionMatrix, argmax_classes
@@ -32,7 +33,7 @@ def main(argv=None) -> int:
         p.error(f"--grids: sizes must be >= 1, got {args.grids}")
     torch.set_num_threads(args.threads)
     weight = petzoo.get_weight(args.weight)
-    model, _ = petzoo.get_model_and_weights(model_of_weights(type(weight)), weight)
+    model, _ = get_model_and_weights(model_of_weights(type(weight)), weight)
     model.eval()
     preset = weight.transforms()
     ds = OxfordIIITPet(args.data_path, args.split)
@@ -52,7 +53,7 @@ def main(argv=None) -> int:
     print("| logits grid | pixel acc | mIoU |\n|---|---|---|")
     for g in grids:
         r = cms[g].compute()
-        name = f"{weight.transforms().size} px (own)" if g is None else f"{g} x {g}"
+        name = " x ".join(map(str, preset.size)) + " (own)" if g is None else f"{g} x {g}"
         print(f"| {name} | {100 * r['pixel_acc']:.2f} % | {r['miou']:.4f} |")
     return 0
 

@@ -412,3 +412,21 @@ def test_pretrained_table_reads_each_arm_against_its_control_seed_by_seed(tmp_pa
                                          if arm in recipes.candidates(m)]
         assert models and all(arm in recipes.candidates(m) and control in recipes.candidates(m) for m in models), \
             (arm, control)
+
+
+def test_logit_grid_scores_each_grid_and_its_own_resolution_best_at_a_fine_grid(synthetic_root, capsys):
+    """benchmarks/logit_grid.py: one row per grid plus the weight's own resolution; a 1 x 1 grid (one class per
+    photo) cannot beat the weight's own logits, and a grid size below 1 is refused in one line."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("logit_grid", ROOT / "benchmarks" / "logit_grid.py")
+    logit_grid = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(logit_grid)
+    assert logit_grid.main(["--weight", "FPNEfficientNetLite0_Weights.OXFORD_PET_V9", "--grids", "1",
+                            "--data-path", str(synthetic_root), "--threads", "1"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| 1") or "(own)" in line]
+    own, one = (float(r.split("|")[2].strip(" %")) for r in rows)
+    assert rows[0].startswith("| 128 x 128 (own)") and rows[1].startswith("| 1 x 1 |") and own >= one
+    with pytest.raises(SystemExit):
+        logit_grid.main(["--grids", "0"])
+    assert "--grids: sizes must be >= 1, got [0]" in capsys.readouterr().err

@@ -93,7 +93,8 @@ def markdown(rows: List[Dict[str, str]], command: str, st_rows: Optional[List[Di
         "st192_student was paused while a final weight trained and its minutes include the pause (its "
         "metrics.jsonl has each epoch's seconds). The fast tier's pt128_* arms and the rounds that start from them "
         "change the architecture (`builder options`): the stride-4 stage without its second block "
-        "(`encoder_depths`), for the speed rule, and a narrower decoder.\n\n"
+        "(`encoder_depths`), for the speed rule, and a narrower decoder; `pt128_h2` adds a stride-2 refinement of the "
+        "logits (`head_stride=2`), for accuracy at 128 px, where stride-4 logits are a 32 x 32 grid.\n\n"
         + "\n".join(md_table(st_rows, ST_COLUMNS)) + "\n")
     return (
         "# Pretrained encoders: validation\n\n"
