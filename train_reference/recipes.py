@@ -544,9 +544,9 @@ EXTRA_CANDIDATES["fpn_efficientnet_lite0"]["ptdistill4_long128_ft3"] = ptdistill
 # (+0.09 pt test), 0.15 pt short of 90.5 %; not DEFAULT (V7 at 192 px is higher on both splits).
 # The stride-2 head (``head_stride=2``) did not win on the folds: pt128_h2 against the same session's pt128, val
 # mIoU -0.26 / -0.21 / +0.32 pt on seeds 0-2, no consistent gain (docs/pretrained.md has seeds 0-1 against their
-# committed pt128), so the round from V9 into it that was fixed here (at b380857) is not run. V9's round once more from V9 with the decoder at
-# 4x the encoder's lr (2.5e-4 and 6.25e-5, --backbone-lr-mult 0.25; V9's round had both at 6.25e-5), 12 epochs
-# (~10 min here).
+# committed pt128), so the round from V9 into it that was fixed here (at b380857) is not run. V9's round once more
+# from V9 with the decoder at 4x the encoder's lr (2.5e-4 and 6.25e-5, --backbone-lr-mult 0.25; V9's round had both
+# at 6.25e-5), 12 epochs (~10 min here).
 EXTRA_CANDIDATES["fpn_efficientnet_lite0"]["ptdistill4_128_dec4x"] = ptdistill4(
     "FPNEfficientNetLite0_Weights.OXFORD_PET_V9", "128", "12", lr="2.5e-4", backbone_lr_mult="0.25")
 # V10 (11.7 min here, its first epoch beside a publish): test 90.44 % / 0.7467, other_breeds 89.80 % / 0.7380,

@@ -339,7 +339,7 @@ def load_weights(model, spec: str, flag: str) -> None:
     # stride-4 weight): those, and only those, may be absent from the start
     optional = tuple(getattr(model, "identity_init_prefixes", ()))
     missing, unexpected = model.load_state_dict(state, strict=False)
-    absent = [k for k in missing if not k.startswith(optional)] if optional else missing
+    absent = [k for k in missing if not k.startswith(optional)]  # str.startswith(()) is False: all of them
     if absent or unexpected:
         raise SystemExit(f"{flag} {spec!r} does not fit the model: missing {absent[:5]}{'...' if len(absent) > 5 else ''}, "
                          f"unexpected {unexpected[:5]}{'...' if len(unexpected) > 5 else ''}")

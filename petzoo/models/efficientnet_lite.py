@@ -138,12 +138,12 @@ class EfficientNetLiteSeg(SegmentationModel):
             y = self._up(self.project_deep(deep), f8) + self.project8(f8)
             y = self.fuse8(y)
             y = self._up(y, f4) + self.project4(f4)
-            y = self.classifier(self.fuse4(y))
-            out = F.interpolate(y, size=size, mode="bilinear", align_corners=False)
-            if hasattr(self, "refine"):
-                out = out + F.interpolate(self.refine(y, f2), size=size, mode="bilinear", align_corners=False)
-            return out
-        return F.interpolate(self.classifier(y), size=size, mode="bilinear", align_corners=False)
+            y = self.fuse4(y)
+        logits = self.classifier(y)
+        out = F.interpolate(logits, size=size, mode="bilinear", align_corners=False)
+        if hasattr(self, "refine"):
+            out = out + F.interpolate(self.refine(logits, f2), size=size, mode="bilinear", align_corners=False)
+        return out
 
 
 def _build(enum, weights, weights_backbone, progress, num_classes, in_channels, builder, fixed, kwargs):
