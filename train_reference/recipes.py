@@ -568,10 +568,10 @@ EXTRA_CANDIDATES["vit_seg"]["ptdistill4_long128_ft2"] = ptdistill4(
 # here, its first epoch beside segnet_dsc's publish).
 # segnet (V2: 85.06 % test, the family furthest under its 89.5 % target) has had neither the long round nor V4 as the
 # teacher: its rounds saw 2-4 epochs of 1,500 images (6,000 samples at most; unet's long round saw 38,000). The
-# V4-teacher round from its DEFAULT V2 at its 128 px on all 2,684 unlabeled photos, at the default lr, 5 epochs of the
-# 3,184 images (~16,000 samples, ~60 min here at ~4.6 img/s from V4's 21.8 min for 6,000): what fits the 100-minute
-# budget beside the rest of the session.
-EXTRA_CANDIDATES["segnet"]["ptdistill4_long128_ft"] = ptdistill4("SegNet_Weights.OXFORD_PET_V2", "128", "5")
+# V4-teacher round from its DEFAULT V2 at its 128 px on all 2,684 unlabeled photos, at the default lr, 4 epochs of the
+# 3,184 images (~12,700 samples, ~85 min here): what fits the 100-minute budget. (Started at 5 epochs from 2a95ef4 and
+# stopped after the first, which took 1,264 s, 2.5 img/s: 5 would have been ~105 min.)
+EXTRA_CANDIDATES["segnet"]["ptdistill4_long128_ft"] = ptdistill4("SegNet_Weights.OXFORD_PET_V2", "128", "4")
 
 #: The recipe of each published weight: the candidate with the highest validation
 #: mIoU in the validation stage (numbers in the closing notes of issue 5).
