@@ -276,6 +276,14 @@ FAST_CUTS = {"d1": {"encoder_depths": [1, 1, 2, 3, 3]},
 #:   python train_reference/recipes.py val --out runs/hval/s0 --models fpn_efficientnet_lite0 \
 #:       --recipes pt128 pt128_h2 --extra '--seed 0'
 FAST_CUTS["h2"] = {"head_stride": 2}
+#: The one-pass batch-32 reading (0.87x LR-ASPP, docs/fast-model.md) again: the stride-4 stage's two blocks expand
+#: 16 -> 96 channels at 64x64 and 24 -> 144 at 32x32, and at batch 32 those activations (50 and 19 MB) leave the
+#: CPU's cache. A probe (fused, random init, 3 interleaved rounds, not in the repo) with their hidden widths cut to
+#: 72 and 108 (``encoder_expansions``, the channels kept by importance, :func:`narrow_state_dict`) read 1.15-1.16x at
+#: batch 32 against the full widths' 0.87-0.89x. "_x": that narrowing, pt128 from ImageNet against pt128, seeds 0-1:
+#:   python train_reference/recipes.py val --out runs/xval/s0 --models fpn_efficientnet_lite0 \
+#:       --recipes pt128 pt128_x --extra '--seed 0'
+FAST_CUTS["x"] = {"encoder_expansions": {"1.0": 72, "1.1": 108}}
 for _cut, _kwargs in FAST_CUTS.items():
     _arch = {"model-kwargs": json.dumps(_kwargs)}
     FT128_CANDIDATES[f"pt128_{_cut}"] = merged(pretrained_candidates("128", "15")["pt128"], _arch)

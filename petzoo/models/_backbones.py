@@ -25,7 +25,7 @@ import importlib.metadata
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -176,13 +176,104 @@ def _static_same(module: nn.Module) -> nn.Module:
 STAGES_UP_TO = {16: 5, 32: 7}
 
 
+def _expansion_blocks(encoder: nn.Module, expansions: Any) -> Dict[str, Tuple[nn.Module, int]]:
+    """``expansions`` checked against ``encoder``: {"stage.block": (its InvertedResidual, the width asked)}."""
+    blocks = {f"{i}.{j}": block for i, stage in enumerate(encoder.blocks) for j, block in enumerate(stage)
+              if type(block).__name__ == "InvertedResidual"}
+    if not isinstance(expansions, Mapping) or not expansions:
+        raise ValueError(f"encoder_expansions must map 'stage.block' to a width, e.g. {{'1.0': 72}}, "
+                         f"got {expansions!r}")
+    out = {}
+    for key, width in expansions.items():
+        if key not in blocks:
+            raise ValueError(f"encoder_expansions: {key!r} is not an inverted-residual block of this encoder "
+                             f"(those are {', '.join(blocks)})")
+        full = blocks[key].conv_pw.out_channels
+        if not isinstance(width, int) or isinstance(width, bool) or not 1 <= width <= full:
+            raise ValueError(f"encoder_expansions[{key!r}] must be an int from 1 to the block's {full} channels, "
+                             f"got {width!r}")
+        out[key] = (blocks[key], width)
+    return out
+
+
+def _take(module: nn.Module, name: str, index: torch.Tensor, dim: int = 0) -> None:
+    tensor = getattr(module, name)
+    value = tensor.detach().index_select(dim, index).clone()
+    setattr(module, name, nn.Parameter(value) if isinstance(tensor, nn.Parameter) else value)
+
+
+def narrow_expansions(encoder: nn.Module, expansions: Mapping[str, int]) -> nn.Module:
+    """Narrow the expanded (hidden) channels of the inverted-residual blocks ``expansions`` names ("stage.block"
+    -> width) to their first ``width``: the 1x1 expansion, its BatchNorm, the depthwise conv, its BatchNorm and
+    the 1x1 projection's inputs. Blocks keep their input and output widths, so nothing else changes; a state
+    dict of the full widths goes in through :func:`narrow_state_dict`, which picks the channels to keep."""
+    for block, width in _expansion_blocks(encoder, expansions).values():
+        index = torch.arange(width)
+        _take(block.conv_pw, "weight", index)
+        block.conv_pw.out_channels = width
+        for bn in (block.bn1, block.bn2):
+            for name in ("weight", "bias", "running_mean", "running_var"):
+                _take(bn, name, index)
+            bn.num_features = width
+        _take(block.conv_dw, "weight", index)
+        block.conv_dw.in_channels = block.conv_dw.out_channels = block.conv_dw.groups = width
+        _take(block.conv_pwl, "weight", index, dim=1)
+        block.conv_pwl.in_channels = width
+    return encoder
+
+
+def _relu6_moments(mean: torch.Tensor, std: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    """E and standard deviation of ReLU6(N(mean, std^2)), per channel, by quadrature over +-6 sigma."""
+    z = torch.linspace(-6.0, 6.0, 2401, dtype=torch.float64)
+    w = torch.exp(-0.5 * z ** 2)
+    w = w / w.sum()
+    a = (mean.double()[:, None] + std.double().abs()[:, None] * z).clamp(0.0, 6.0)
+    e = (a * w).sum(dim=1)
+    var = ((a - e[:, None]) ** 2 * w).sum(dim=1)
+    return e.float(), var.sqrt().float()
+
+
+def narrow_state_dict(state: Mapping[str, torch.Tensor], expansions: Mapping[str, int],
+                      prefix: str = "") -> Tuple[Dict[str, torch.Tensor], List[str]]:
+    """A state dict with full-width blocks, fitted to :func:`narrow_expansions`' widths: each narrowed block keeps
+    the hidden channels that carry most of its output, |column of the projection| x the spread of the channel's
+    activation (ReLU6 of its BatchNorm's N(bias, weight^2)), in their order; the mean the dropped channels added
+    moves into the projection BatchNorm's running mean, so the block's expected output is unchanged. Returns
+    the new state and one "stage.block: full -> width" line per block narrowed (blocks already at the width, as
+    in a narrowed model's own weights, pass unchanged)."""
+    state, done = dict(state), []
+    for key, width in expansions.items():
+        p = f"{prefix}blocks.{key}."
+        if p + "conv_pw.weight" not in state:
+            raise ValueError(f"no block {key!r} in the state dict to narrow (no {p}conv_pw.weight)")
+        full = state[p + "conv_pw.weight"].shape[0]
+        if full == width:
+            continue
+        if full < width:
+            raise ValueError(f"block {key!r} has {full} hidden channels in the state dict, fewer than {width}")
+        mean, spread = _relu6_moments(state[p + "bn2.bias"], state[p + "bn2.weight"])
+        project = state[p + "conv_pwl.weight"][:, :, 0, 0]
+        keep = (project.norm(dim=0) * spread).topk(width).indices.sort().values
+        dropped = torch.ones(full, dtype=torch.bool)
+        dropped[keep] = False
+        state[p + "bn3.running_mean"] = state[p + "bn3.running_mean"] - project[:, dropped] @ mean[dropped]
+        for name in ("conv_pw.weight", "conv_dw.weight") + tuple(f"{bn}.{t}" for bn in ("bn1", "bn2")
+                                                               for t in ("weight", "bias", "running_mean", "running_var")):
+            state[p + name] = state[p + name].index_select(0, keep).clone()
+        state[p + "conv_pwl.weight"] = state[p + "conv_pwl.weight"].index_select(1, keep).clone()
+        done.append(f"{key}: {full} -> {width}")
+    return state, done
+
+
 def efficientnet_lite_encoder(variant: str, in_channels: int = 3, output_stride: int = 32,
-                              depths: Optional[Sequence[int]] = None) -> nn.Module:
+                              depths: Optional[Sequence[int]] = None,
+                              expansions: Optional[Mapping[str, int]] = None) -> nn.Module:
     """timm's ``tf_efficientnet_<variant>`` as a features_only encoder, random init: features at strides 2, 4, 8,
     16 and 32, or with ``output_stride=16`` only up to stride 16 (the stride-32 stages, which hold most of the
     parameters, are dropped, not just left unused). ``depths``: how many blocks each kept stage keeps (its first
     ones; None keeps them all). A stage's first block changes the width and stride and the rest are residual, so
-    a shorter stage has the same output shape; ImageNet weights still load into what is left."""
+    a shorter stage has the same output shape; ImageNet weights still load into what is left. ``expansions``:
+    hidden widths of inverted-residual blocks, {"stage.block": width} (:func:`narrow_expansions`)."""
     import timm
 
     if variant not in LITE_WEIGHTS:
@@ -201,6 +292,8 @@ def efficientnet_lite_encoder(variant: str, in_channels: int = 3, output_stride:
                              f"{tuple(full)} blocks, got {depths!r}")
         for i, d in enumerate(depths):
             encoder.blocks[i] = encoder.blocks[i][:d]
+    if expansions is not None:
+        narrow_expansions(encoder, expansions)
     return _static_same(encoder)
 
 
@@ -243,6 +336,9 @@ def load_backbone(encoder: nn.Module, weights: BackboneWeightsEnum) -> None:
     classifier head, which a features_only encoder has not, and the stages or blocks the encoder dropped are
     left out)."""
     state = adapt_stem(timm_state_dict(weights.value))
+    expansions = {f"{i}.{j}": block.conv_pw.out_channels for i, stage in enumerate(encoder.blocks)
+                  for j, block in enumerate(stage) if type(block).__name__ == "InvertedResidual"}
+    state, _ = narrow_state_dict(state, expansions)  # a no-op unless the encoder was narrowed
     own = encoder.state_dict()
     extra = sorted(set(state) - set(own))
     kept = {f"blocks.{i}.{j}." for i, stage in enumerate(encoder.blocks) for j in range(len(stage))}

@@ -18,7 +18,7 @@ squeeze-excitation and uses ReLU6: it runs well on CPUs and quantises cleanly.
 """
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -28,7 +28,7 @@ from torchvision.ops.misc import Conv2dNormActivation
 from .._registry import register_model
 from .._weights import weights_enum
 from ._backbones import (LITE_WEIGHTS, EfficientNetLite0_Weights, EfficientNetLite1_Weights, EfficientNetLite2_Weights,
-                         efficientnet_lite_encoder, load_backbone)
+                         efficientnet_lite_encoder, load_backbone, narrow_state_dict)
 from ._base import SegmentationModel
 from ._blocks import conv_stack
 from ._builder import build
@@ -61,14 +61,16 @@ class StrideTwoRefine(nn.Module):
 
 class EfficientNetLiteSeg(SegmentationModel):
     """An EfficientNet-Lite encoder (``encoder``: lite0, lite1 or lite2; ``encoder_stride``: 32, or 16 to drop
-    its stride-32 stages; ``encoder_depths``: the blocks each kept stage keeps, None for all) with a ``decoder``
+    its stride-32 stages; ``encoder_depths``: the blocks each kept stage keeps, None for all;
+    ``encoder_expansions``: narrower hidden widths of some inverted-residual blocks, {"stage.block": width}) with a ``decoder``
     ("unet", which needs stride 32, or "fpn"); ``decoder_channels``: the U-Net's stride-4 width (doubling per
     level below, halved at stride 2) or the FPN's single width; ``head_stride``: the FPN's logits stride, 4 or 2
     (a :class:`StrideTwoRefine` on the stride-2 features; the U-Net's logits are at stride 2 already)."""
 
     def __init__(self, num_classes: int = 3, in_channels: int = 3, encoder: str = "lite0", decoder: str = "unet",
                  decoder_channels: int = 32, encoder_stride: int = 32,
-                 encoder_depths: Optional[Sequence[int]] = None, head_stride: Optional[int] = None):
+                 encoder_depths: Optional[Sequence[int]] = None, head_stride: Optional[int] = None,
+                 encoder_expansions: Optional[Mapping[str, int]] = None):
         super().__init__(num_classes, in_channels)
         if decoder not in DECODERS:
             raise ValueError(f"decoder must be one of {', '.join(DECODERS)}, got {decoder!r}")
@@ -85,7 +87,9 @@ class EfficientNetLiteSeg(SegmentationModel):
         self.encoder_name, self.decoder_name = encoder, decoder
         #: the enum of ImageNet weights this encoder takes (``weights_backbone``)
         self.backbone_weights_enum = LITE_WEIGHTS.get(encoder)
-        self.encoder = efficientnet_lite_encoder(encoder, in_channels, encoder_stride, encoder_depths)
+        self.encoder = efficientnet_lite_encoder(encoder, in_channels, encoder_stride, encoder_depths,
+                                                 encoder_expansions)
+        self.encoder_expansions = dict(encoder_expansions or {})
         self.size_multiple = encoder_stride
         channels = self.encoder.feature_info.channels()
         c2, c4, c8, c16 = channels[:4]
@@ -110,6 +114,14 @@ class EfficientNetLiteSeg(SegmentationModel):
         #: parameter-name prefixes a fine-tuning start may lack: modules that start as the identity
         #: (``train.py --finetune-from`` of a stride-4 weight into a ``head_stride=2`` model)
         self.identity_init_prefixes = ("refine.",) if hasattr(self, "refine") else ()
+
+    def narrow_state_dict(self, state):
+        """(``state`` fitted to ``encoder_expansions``, what was narrowed): a full-width weight of this
+        architecture as the start of a narrowed one (``train.py --finetune-from``), channels picked by
+        :func:`petzoo.models._backbones.narrow_state_dict`."""
+        if not self.encoder_expansions:
+            return dict(state), []
+        return narrow_state_dict(state, self.encoder_expansions, prefix="encoder.")
 
     def conv_bn_pairs(self):
         """(module, conv attribute, BatchNorm attribute) of every conv the encoder's timm blocks follow with a
@@ -193,8 +205,9 @@ def fpn_efficientnet_lite0(
     """MobileFPN's decoder on EfficientNet-Lite0's stages up to stride 16 (CPU-first);
     ``weights_backbone=EfficientNetLite0_Weights.IMAGENET1K`` starts the encoder from ImageNet;
     ``decoder_channels`` (default 64), ``encoder_stride`` (default 16; 32 keeps every stage), ``encoder_depths``
-    (blocks kept per stage; default all) and ``head_stride`` (4, or 2 to refine the logits at stride 2) are
-    keyword options."""
+    (blocks kept per stage; default all), ``encoder_expansions`` (hidden widths of inverted-residual blocks,
+    e.g. ``{"1.0": 72, "1.1": 108}``; default the encoder's) and ``head_stride`` (4, or 2 to refine the logits at
+    stride 2) are keyword options."""
     kwargs.setdefault("decoder_channels", 64)
     kwargs.setdefault("encoder_stride", 16)
     return _build(FPNEfficientNetLite0_Weights, weights, weights_backbone, progress, num_classes, in_channels,
