@@ -185,3 +185,80 @@ def test_a_stride_two_head_folds_and_refuses_what_it_cannot_be():
             petzoo.fpn_efficientnet_lite0(head_stride=bad)
     with pytest.raises(ValueError, match=r"^the unet decoder's logits are at stride 2"):
         petzoo.unet_efficientnet_lite2(head_stride=4)
+
+
+def test_narrowed_blocks_keep_the_channels_that_carry_the_output():
+    """encoder_expansions narrows hidden widths; a full-width state dict goes in through narrow_state_dict, which
+    drops channels that add nothing (a zero projection column) or only a constant (its activation does not vary:
+    BatchNorm weight 0), moving that constant into the projection's BatchNorm: the narrowed model's logits are the
+    full model's. Keeping the first channels instead would not be."""
+    from petzoo.models._backbones import narrow_state_dict
+
+    torch.manual_seed(0)
+    full = petzoo.fpn_efficientnet_lite0().eval()
+    with torch.no_grad():
+        full.train()(torch.randn(4, 3, 64, 64))  # running statistics that are not the identity
+    full.eval()
+    block = full.encoder.blocks[1][1]  # 24 -> 144 -> 24 at stride 4
+    useless = torch.arange(0, 144, 3)  # 48 channels: a third with no projection column, a third constant
+    constant, silent = useless[::2], useless[1::2]
+    with torch.no_grad():
+        block.conv_pwl.weight[:, silent] = 0
+        block.bn2.weight[constant] = 0
+        block.bn2.bias[constant] = 2.5  # ReLU6(2.5): a constant 2.5 whatever the input
+        block.conv_pwl.weight[:, constant] += 0.5  # and one that matters to the output
+    narrow = petzoo.fpn_efficientnet_lite0(encoder_expansions={"1.1": 96}).eval()
+    assert narrow.encoder.blocks[1][1].conv_pw.out_channels == 96
+    assert narrow.encoder.blocks[1][1].conv_dw.groups == 96
+    assert narrow.encoder.blocks[1][1].conv_pwl.in_channels == 96
+    state, done = narrow.narrow_state_dict(full.state_dict())
+    assert done == ["1.1: 144 -> 96"]
+    narrow.load_state_dict(state)
+    x = torch.randn(2, 3, 64, 96)
+    with torch.no_grad():
+        torch.testing.assert_close(narrow(x), full(x), rtol=1e-4, atol=1e-4)
+        first = {k: v for k, v in full.state_dict().items()}
+        p = "encoder.blocks.1.1."
+        for name in ("conv_pw.weight", "conv_dw.weight") + tuple(f"{b}.{t}" for b in ("bn1", "bn2")
+                                                               for t in ("weight", "bias", "running_mean", "running_var")):
+            first[p + name] = first[p + name][:96]
+        first[p + "conv_pwl.weight"] = first[p + "conv_pwl.weight"][:, :96]
+        narrow.load_state_dict(first)
+        assert not torch.allclose(narrow(x), full(x), rtol=1e-2, atol=1e-2)
+    # a narrowed model's own weights pass through unchanged; a narrower source is refused
+    again, done = narrow.narrow_state_dict(state)
+    assert done == [] and all(torch.equal(again[k], v) for k, v in state.items())
+    narrower = petzoo.fpn_efficientnet_lite0(encoder_expansions={"1.1": 48})
+    with pytest.raises(ValueError, match=r"^block '1.1' has 48 hidden channels in the state dict, fewer than 96$"):
+        narrow_state_dict(narrower.state_dict(), {"1.1": 96}, prefix="encoder.")
+
+
+def test_narrowed_blocks_fold_load_imagenet_and_refuse_bad_widths():
+    from petzoo.inference import prepare_for_inference
+
+    torch.manual_seed(0)
+    model = petzoo.fpn_efficientnet_lite0(encoder_expansions={"1.0": 72, "1.1": 108})
+    with torch.no_grad():
+        model.train()(torch.randn(4, 3, 64, 64))
+    model.eval()
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(prepare_for_inference(copy.deepcopy(model))(x), model(x), rtol=1e-4, atol=1e-4)
+    for bad, message in [({"1.0": 97}, r"encoder_expansions\['1.0'\] must be an int from 1 to the block's 96 "
+                                       r"channels, got 97"),
+                         ({"1.0": 7.5}, r"encoder_expansions\['1.0'\] must be an int"),
+                         ({"0.0": 8}, r"encoder_expansions: '0.0' is not an inverted-residual block of this encoder "
+                                      r"\(those are 1.0, 1.1, 2.0"),
+                         ({}, r"encoder_expansions must map 'stage.block' to a width"),
+                         ([72, 108], r"encoder_expansions must map 'stage.block' to a width")]:
+        with pytest.raises(ValueError, match="^" + message):
+            petzoo.fpn_efficientnet_lite0(encoder_expansions=bad)
+    needs_package(LITE0)
+    imagenet = petzoo.fpn_efficientnet_lite0(weights_backbone="IMAGENET1K").eval()
+    narrowed = petzoo.fpn_efficientnet_lite0(weights_backbone="IMAGENET1K",
+                                             encoder_expansions={"1.0": 72, "1.1": 108}).eval()
+    # the narrowed encoder holds the ImageNet block's strongest channels: its stride-4 features stay close
+    img = torch.rand(2, 3, 128, 128)
+    with torch.no_grad():
+        a, b = imagenet.encoder(img)[1], narrowed.encoder(img)[1]
+    assert torch.nn.functional.cosine_similarity(a.flatten(1), b.flatten(1)).min() > 0.9

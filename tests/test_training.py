@@ -518,3 +518,27 @@ def test_finetune_into_a_stride_two_head_lacks_only_its_identity_start(synthetic
     with pytest.raises(SystemExit, match=r"^--finetune-from '.*partial.safetensors' does not fit the model: "
                                          r"missing \['classifier.weight', 'classifier.bias'\], unexpected \[\]$"):
         run_train(args[:-1] + [str(tmp_path / "bad"), "--finetune-from", str(tmp_path / "partial.safetensors")])
+
+
+def test_finetune_into_narrowed_blocks_starts_from_the_strongest_channels(synthetic_root, tmp_path, capsys):
+    """--finetune-from a full-width fast-tier file into encoder_expansions: the run narrows the state dict by
+    importance (narrow_state_dict), says so, and starts from exactly that; a bad width is one line."""
+    from safetensors.torch import save_file
+
+    from petzoo.models._backbones import narrow_state_dict
+
+    torch.manual_seed(0)
+    base = petzoo.fpn_efficientnet_lite0()
+    save_file({k: v.contiguous() for k, v in base.state_dict().items()}, str(tmp_path / "base.safetensors"))
+    args = ["--model", "fpn_efficientnet_lite0", "--data-path", str(synthetic_root), "--image-size", "32",
+            "--batch-size", "4", "--epochs", "1", "--lr", "0", "--no-progress", "--test-splits", "",
+            "--finetune-from", str(tmp_path / "base.safetensors")]
+    run_train(args + ["--model-kwargs", '{"encoder_expansions": {"1.0": 72, "1.1": 108}}',
+                      "--output-dir", str(tmp_path / "ft")])
+    assert "hidden channels narrowed by importance (1.0: 96 -> 72; 1.1: 144 -> 108)" in capsys.readouterr().out
+    expected, _ = narrow_state_dict(base.state_dict(), {"1.0": 72, "1.1": 108}, prefix="encoder.")
+    after = load_file(str(tmp_path / "ft" / "best.safetensors"))
+    assert all(torch.equal(after[k], v) for k, v in expected.items() if v.is_floating_point() and "running" not in k)
+    with pytest.raises(SystemExit, match=r"^--model-kwargs {\"encoder_expansions\": {\"1.0\": 100}}: "
+                                         r"encoder_expansions\['1.0'\] must be an int from 1 to the block's 96"):
+        run_train(args + ["--model-kwargs", '{"encoder_expansions": {"1.0": 100}}', "--output-dir", str(tmp_path / "x")])

@@ -187,7 +187,10 @@ def build_model(args, model_kwargs: dict):
             return petzoo.get_model(args.model, weights_backbone=args.weights_backbone, **model_kwargs)
         except (ValueError, TypeError, ModuleNotFoundError) as err:
             raise SystemExit(f"--weights-backbone {args.weights_backbone!r}: {err}") from None
-    return petzoo.get_model(args.model, **model_kwargs)
+    try:
+        return petzoo.get_model(args.model, **model_kwargs)
+    except (ValueError, TypeError) as err:
+        raise SystemExit(f"--model-kwargs {args.model_kwargs}: {err}") from None
 
 
 def param_groups(args, model) -> list[dict]:
