@@ -94,7 +94,11 @@ def markdown(rows: List[Dict[str, str]], command: str, st_rows: Optional[List[Di
         "metrics.jsonl has each epoch's seconds). The fast tier's pt128_* arms and the rounds that start from them "
         "change the architecture (`builder options`): the stride-4 stage without its second block "
         "(`encoder_depths`), for the speed rule, and a narrower decoder; `pt128_h2` adds a stride-2 refinement of the "
-        "logits (`head_stride=2`), for accuracy at 128 px, where stride-4 logits are a 32 x 32 grid.\n\n"
+        "logits (`head_stride=2`), for accuracy at 128 px, where stride-4 logits are a 32 x 32 grid; `pt128_x` "
+        "narrows the stride-4 stage's hidden widths (`encoder_expansions`), for the speed rule at batch 32 (its "
+        "ImageNet start keeps each block's strongest channels). pt128_x ran in a later session than the pt128 it is "
+        "measured against here; the pt128 runs of its own session, the same recipe and seeds, are in "
+        "train_reference/logs/xval.\n\n"
         + "\n".join(md_table(st_rows, ST_COLUMNS)) + "\n")
     return (
         "# Pretrained encoders: validation\n\n"

@@ -565,9 +565,10 @@ EXTRA_CANDIDATES["fpn_efficientnet_lite0"]["ptdistill4_128_dec4x2"] = ptdistill4
 # V11 (12.1 min here, beside a test run): test 90.505 % / 0.7480, other_breeds 89.84 % / 0.7389, close-ups 87.97 %,
 # over V10 on all three (+0.06 pt test); not DEFAULT (V7 at 192 px is higher on both splits).
 # The fast tier narrowed for the one-pass batch-32 reading (FAST_CUTS["x"]: the stride-4 stage's hidden widths 96/144
-# -> 72/108), which cost nothing on the folds (pt128_x against pt128, val mIoU -0.25 / +0.36 pt on seeds 0-1, pixel
-# accuracy +0.02 / +0.15 pt; runs/xval): V11 narrowed by importance (on 100 trainval photos, before any training,
-# 93.14 -> 92.80 %), then V11's round from it for twice the epochs, 24 (~17 min here), to win the narrowing back.
+# -> 72/108), which cost nothing on the folds (pt128_x against the same session's pt128, val mIoU at label resolution
+# -0.31 / +0.51 pt on seeds 0-1, pixel accuracy -0.01 / +0.25 pt; train_reference/logs/xval and stval): V11 narrowed
+# by importance (on 100 trainval photos, before any training, 93.14 -> 92.80 %), then V11's round from it for twice
+# the epochs, 24 (~17 min here), to win the narrowing back.
 EXTRA_CANDIDATES["fpn_efficientnet_lite0"]["ptdistill4_128_x"] = ptdistill4(
     "FPNEfficientNetLite0_Weights.OXFORD_PET_V11", "128", "24", lr="2.5e-4", backbone_lr_mult="0.25",
     model_kwargs=json.dumps(FAST_CUTS["x"]))
