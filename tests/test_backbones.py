@@ -217,10 +217,10 @@ def test_narrowed_blocks_keep_the_channels_that_carry_the_output():
     x = torch.randn(2, 3, 64, 96)
     with torch.no_grad():
         torch.testing.assert_close(narrow(x), full(x), rtol=1e-4, atol=1e-4)
-        first = {k: v for k, v in full.state_dict().items()}
+        first = dict(full.state_dict())
         p = "encoder.blocks.1.1."
-        for name in ("conv_pw.weight", "conv_dw.weight") + tuple(f"{b}.{t}" for b in ("bn1", "bn2")
-                                                               for t in ("weight", "bias", "running_mean", "running_var")):
+        hidden = [f"{b}.{t}" for b in ("bn1", "bn2") for t in ("weight", "bias", "running_mean", "running_var")]
+        for name in ["conv_pw.weight", "conv_dw.weight"] + hidden:
             first[p + name] = first[p + name][:96]
         first[p + "conv_pwl.weight"] = first[p + "conv_pwl.weight"][:, :96]
         narrow.load_state_dict(first)

@@ -541,4 +541,5 @@ def test_finetune_into_narrowed_blocks_starts_from_the_strongest_channels(synthe
     assert all(torch.equal(after[k], v) for k, v in expected.items() if v.is_floating_point() and "running" not in k)
     with pytest.raises(SystemExit, match=r"^--model-kwargs {\"encoder_expansions\": {\"1.0\": 100}}: "
                                          r"encoder_expansions\['1.0'\] must be an int from 1 to the block's 96"):
-        run_train(args + ["--model-kwargs", '{"encoder_expansions": {"1.0": 100}}', "--output-dir", str(tmp_path / "x")])
+        run_train(args + ["--model-kwargs", '{"encoder_expansions": {"1.0": 100}}',
+                          "--output-dir", str(tmp_path / "x")])

@@ -573,7 +573,8 @@ EXTRA_CANDIDATES["fpn_efficientnet_lite0"]["ptdistill4_128_x"] = ptdistill4(
     "FPNEfficientNetLite0_Weights.OXFORD_PET_V11", "128", "24", lr="2.5e-4", backbone_lr_mult="0.25",
     model_kwargs=json.dumps(FAST_CUTS["x"]))
 # V12 (16 min here): test 90.47 % / 0.7474, other_breeds 89.95 % / 0.7417, close-ups 87.90 %: other_breeds over V11's
-# 89.84 %, test 0.03 pt under its 90.505 %. The narrowed round once more from V12, 12 epochs (~8 min here), as V10 -> V11.
+# 89.84 %, test 0.03 pt under its 90.505 %. The narrowed round once more from V12, 12 epochs (~8 min here), as
+# V10 -> V11.
 # V13 (9 min here): test 90.50 % / 0.7480 (90.501 % against V11's 90.505 %, now with the narrowed stride-4 stage),
 # other_breeds 90.00 % / 0.7431 over V11's 89.84 %, close-ups 87.95 % (V11 87.97 %); not DEFAULT (V7 at 192 px is
 # higher on both splits).

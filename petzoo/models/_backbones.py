@@ -257,8 +257,8 @@ def narrow_state_dict(state: Mapping[str, torch.Tensor], expansions: Mapping[str
         dropped = torch.ones(full, dtype=torch.bool)
         dropped[keep] = False
         state[p + "bn3.running_mean"] = state[p + "bn3.running_mean"] - project[:, dropped] @ mean[dropped]
-        for name in ("conv_pw.weight", "conv_dw.weight") + tuple(f"{bn}.{t}" for bn in ("bn1", "bn2")
-                                                               for t in ("weight", "bias", "running_mean", "running_var")):
+        hidden = [f"{bn}.{t}" for bn in ("bn1", "bn2") for t in ("weight", "bias", "running_mean", "running_var")]
+        for name in ["conv_pw.weight", "conv_dw.weight"] + hidden:
             state[p + name] = state[p + name].index_select(0, keep).clone()
         state[p + "conv_pwl.weight"] = state[p + "conv_pwl.weight"].index_select(1, keep).clone()
         done.append(f"{key}: {full} -> {width}")

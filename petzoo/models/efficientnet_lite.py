@@ -62,8 +62,8 @@ class StrideTwoRefine(nn.Module):
 class EfficientNetLiteSeg(SegmentationModel):
     """An EfficientNet-Lite encoder (``encoder``: lite0, lite1 or lite2; ``encoder_stride``: 32, or 16 to drop
     its stride-32 stages; ``encoder_depths``: the blocks each kept stage keeps, None for all;
-    ``encoder_expansions``: narrower hidden widths of some inverted-residual blocks, {"stage.block": width}) with a ``decoder``
-    ("unet", which needs stride 32, or "fpn"); ``decoder_channels``: the U-Net's stride-4 width (doubling per
+    ``encoder_expansions``: narrower hidden widths of some inverted-residual blocks, {"stage.block": width}) with
+    a ``decoder`` ("unet", which needs stride 32, or "fpn"); ``decoder_channels``: the U-Net's stride-4 width (doubling per
     level below, halved at stride 2) or the FPN's single width; ``head_stride``: the FPN's logits stride, 4 or 2
     (a :class:`StrideTwoRefine` on the stride-2 features; the U-Net's logits are at stride 2 already)."""
 
