@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+import shlex
 import shutil
 import subprocess
 import sys
@@ -143,7 +144,8 @@ def test_recipes_render_each_published_weights_exact_command():
             recipe = entry["meta"]["recipe"]
             name = recipes.FINAL[entry["name"]][model]
             argv = ["--model", model, *recipes.render(recipes.candidates(model)[name])]
-            assert recipe.startswith("python train_reference/train.py " + " ".join(argv) + " --test-splits ''"), recipe
+            # quoted as the shell needs it (a --model-kwargs JSON has spaces), as train.py records its command
+            assert recipe.startswith("python train_reference/train.py " + shlex.join(argv) + " --test-splits ''"), recipe
             checked += 1
     assert checked == sum(len(e) for e in read_manifest().values())
 
