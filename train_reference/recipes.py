@@ -280,7 +280,9 @@ FAST_CUTS["h2"] = {"head_stride": 2}
 #: 16 -> 96 channels at 64x64 and 24 -> 144 at 32x32, and at batch 32 those activations (50 and 19 MB) leave the
 #: CPU's cache. A probe (fused, random init, 3 interleaved rounds, not in the repo) with their hidden widths cut to
 #: 72 and 108 (``encoder_expansions``, the channels kept by importance, :func:`narrow_state_dict`) read 1.15-1.16x at
-#: batch 32 against the full widths' 0.87-0.89x. "_x": that narrowing, pt128 from ImageNet against pt128, seeds 0-1:
+#: batch 32 against the full widths' 0.87-0.89x (benchmarks/fast_model.py's 5-round medians later read 0.97-0.99x
+#: against 0.85x for the trained V12/V13: docs/fast-model.md). "_x": that narrowing, pt128 from ImageNet against
+#: pt128, seeds 0-1:
 #:   python train_reference/recipes.py val --out runs/xval/s0 --models fpn_efficientnet_lite0 \
 #:       --recipes pt128 pt128_x --extra '--seed 0'
 FAST_CUTS["x"] = {"encoder_expansions": {"1.0": 72, "1.1": 108}}
