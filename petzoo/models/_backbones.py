@@ -176,10 +176,20 @@ def _static_same(module: nn.Module) -> nn.Module:
 STAGES_UP_TO = {16: 5, 32: 7}
 
 
+#: The tensors of an inverted-residual block that hold its hidden channels, and the dim they are on.
+HIDDEN_TENSORS = (("conv_pw.weight", 0), ("conv_dw.weight", 0), ("conv_pwl.weight", 1)) + tuple(
+    (f"{bn}.{t}", 0) for bn in ("bn1", "bn2") for t in ("weight", "bias", "running_mean", "running_var"))
+
+
+def _inverted_residuals(encoder: nn.Module) -> Dict[str, nn.Module]:
+    """{"stage.block": block} of the encoder's inverted-residual blocks (the ones with a hidden expansion)."""
+    return {f"{i}.{j}": block for i, stage in enumerate(encoder.blocks) for j, block in enumerate(stage)
+            if type(block).__name__ == "InvertedResidual"}
+
+
 def _expansion_blocks(encoder: nn.Module, expansions: Any) -> Dict[str, Tuple[nn.Module, int]]:
     """``expansions`` checked against ``encoder``: {"stage.block": (its InvertedResidual, the width asked)}."""
-    blocks = {f"{i}.{j}": block for i, stage in enumerate(encoder.blocks) for j, block in enumerate(stage)
-              if type(block).__name__ == "InvertedResidual"}
+    blocks = _inverted_residuals(encoder)
     if not isinstance(expansions, Mapping) or not expansions:
         raise ValueError(f"encoder_expansions must map 'stage.block' to a width, e.g. {{'1.0': 72}}, "
                          f"got {expansions!r}")
@@ -196,10 +206,12 @@ def _expansion_blocks(encoder: nn.Module, expansions: Any) -> Dict[str, Tuple[nn
     return out
 
 
-def _take(module: nn.Module, name: str, index: torch.Tensor, dim: int = 0) -> None:
-    tensor = getattr(module, name)
+def _take(block: nn.Module, name: str, index: torch.Tensor, dim: int) -> None:
+    owner, attr = name.rsplit(".", 1)
+    module = block.get_submodule(owner)
+    tensor = getattr(module, attr)
     value = tensor.detach().index_select(dim, index).clone()
-    setattr(module, name, nn.Parameter(value) if isinstance(tensor, nn.Parameter) else value)
+    setattr(module, attr, nn.Parameter(value) if isinstance(tensor, nn.Parameter) else value)
 
 
 def narrow_expansions(encoder: nn.Module, expansions: Mapping[str, int]) -> nn.Module:
@@ -209,16 +221,11 @@ def narrow_expansions(encoder: nn.Module, expansions: Mapping[str, int]) -> nn.M
     dict of the full widths goes in through :func:`narrow_state_dict`, which picks the channels to keep."""
     for block, width in _expansion_blocks(encoder, expansions).values():
         index = torch.arange(width)
-        _take(block.conv_pw, "weight", index)
-        block.conv_pw.out_channels = width
-        for bn in (block.bn1, block.bn2):
-            for name in ("weight", "bias", "running_mean", "running_var"):
-                _take(bn, name, index)
-            bn.num_features = width
-        _take(block.conv_dw, "weight", index)
+        for name, dim in HIDDEN_TENSORS:
+            _take(block, name, index, dim)
+        block.conv_pw.out_channels = block.conv_pwl.in_channels = width
         block.conv_dw.in_channels = block.conv_dw.out_channels = block.conv_dw.groups = width
-        _take(block.conv_pwl, "weight", index, dim=1)
-        block.conv_pwl.in_channels = width
+        block.bn1.num_features = block.bn2.num_features = width
     return encoder
 
 
@@ -257,10 +264,8 @@ def narrow_state_dict(state: Mapping[str, torch.Tensor], expansions: Mapping[str
         dropped = torch.ones(full, dtype=torch.bool)
         dropped[keep] = False
         state[p + "bn3.running_mean"] = state[p + "bn3.running_mean"] - project[:, dropped] @ mean[dropped]
-        hidden = [f"{bn}.{t}" for bn in ("bn1", "bn2") for t in ("weight", "bias", "running_mean", "running_var")]
-        for name in ["conv_pw.weight", "conv_dw.weight"] + hidden:
-            state[p + name] = state[p + name].index_select(0, keep).clone()
-        state[p + "conv_pwl.weight"] = state[p + "conv_pwl.weight"].index_select(1, keep).clone()
+        for name, dim in HIDDEN_TENSORS:
+            state[p + name] = state[p + name].index_select(dim, keep).clone()
         done.append(f"{key}: {full} -> {width}")
     return state, done
 
@@ -336,8 +341,7 @@ def load_backbone(encoder: nn.Module, weights: BackboneWeightsEnum) -> None:
     classifier head, which a features_only encoder has not, and the stages or blocks the encoder dropped are
     left out)."""
     state = adapt_stem(timm_state_dict(weights.value))
-    expansions = {f"{i}.{j}": block.conv_pw.out_channels for i, stage in enumerate(encoder.blocks)
-                  for j, block in enumerate(stage) if type(block).__name__ == "InvertedResidual"}
+    expansions = {key: block.conv_pw.out_channels for key, block in _inverted_residuals(encoder).items()}
     state, _ = narrow_state_dict(state, expansions)  # a no-op unless the encoder was narrowed
     own = encoder.state_dict()
     extra = sorted(set(state) - set(own))

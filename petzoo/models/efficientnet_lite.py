@@ -119,8 +119,6 @@ class EfficientNetLiteSeg(SegmentationModel):
         """(``state`` fitted to ``encoder_expansions``, what was narrowed): a full-width weight of this
         architecture as the start of a narrowed one (``train.py --finetune-from``), channels picked by
         :func:`petzoo.models._backbones.narrow_state_dict`."""
-        if not self.encoder_expansions:
-            return dict(state), []
         return narrow_state_dict(state, self.encoder_expansions, prefix="encoder.")
 
     def conv_bn_pairs(self):
