@@ -1,6 +1,7 @@
 """The fast pretrained tier (fpn_efficientnet_lite0) beside LR-ASPP and MobileFPN, in one interleaved run.
 
-    python benchmarks/fast_model.py [--weights OXFORD_PET_V2 ...] [--size 128] [--markdown docs/fast-model.md]
+    python benchmarks/fast_model.py [--weights OXFORD_PET_V2 ...] [--expansions '{"1.0": 64, "1.1": 96}' ...]
+        [--size 128] [--markdown docs/fast-model.md]
 
 The same treatment as benchmarks/mobile_fpn.py (its ``variants``: eager, fused = BatchNorm folded +
 channels_last in one forward pass per batch, ort = onnxruntime on the ONNX export, and passes = fused with a
@@ -9,9 +10,11 @@ batch split as ``petzoo.segment()`` and the CLI run it since ``forward_batched``
 the same input size (``--size``, 128 px: the rule's), random init, interleaved rounds, median per cell; "x lraspp" is the ratio to torchvision's
 ``lraspp_mobilenet_v3_large`` in the same variant (> 1: faster). Each petzoo model is built with its
 DEFAULT weight's architecture (``builder_kwargs``); ``--weights`` adds rows for other published weights of
-the fast tier with theirs. Beside the speed, each weight's input size ("weight px": what ``petzoo.segment()``
-resizes to; a weight at another size than the table's runs slower or faster by about the pixel ratio, and so
-does LR-ASPP) and its measured test and other_breeds pixel accuracy (its ``meta``).
+the fast tier with theirs, and ``--expansions`` rows for architectures no weight has yet (the DEFAULT's with
+those ``encoder_expansions``: what a narrowing would buy before it is trained). Beside the speed, each weight's
+input size ("weight px": what ``petzoo.segment()`` resizes to; a weight at another size than the table's runs
+slower or faster by about the pixel ratio, and so does LR-ASPP) and its measured test and other_breeds pixel
+accuracy (its ``meta``).
 
 The design rule (issue 21): the fast tier must be >= 1.0x LR-ASPP at batch 1 and batch 32, fused. Both
 readings of batch 32 are reported: one forward pass of 32 images ("fused", what this rule was first measured
@@ -23,6 +26,7 @@ hidden widths (``encoder_expansions``, named beside each such weight in the line
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -54,12 +58,25 @@ def weights_arg(value: str):
         raise argparse.ArgumentTypeError(str(err)) from None
 
 
+def expansions_arg(value: str) -> dict:
+    """--expansions: a JSON object of ``encoder_expansions`` ("block": hidden width), checked by building the model."""
+    try:
+        widths = json.loads(value)
+        petzoo.get_model(FAST, encoder_expansions=widths)
+    except (ValueError, TypeError) as err:
+        raise argparse.ArgumentTypeError(f"expected a JSON object such as '{{\"1.0\": 64}}' of valid widths, got "
+                                         f"{value!r}: {err}") from None
+    return widths
+
+
 def main() -> int:
     from torchvision.models.segmentation import lraspp_mobilenet_v3_large
 
     def more(p):
         p.add_argument("--weights", nargs="+", action="extend", type=weights_arg, default=[],
                        help=f"more published {FAST} weights to measure, each with its own architecture")
+        p.add_argument("--expansions", nargs="+", action="extend", type=expansions_arg, default=[],
+                       help=f"random-init {FAST} rows with these encoder_expansions (JSON), no weight")
         p.add_argument("--size", type=int, default=SIZE, help="input px of every model (the rule is set at 128)")
 
     args = speed_args(__doc__, more)
@@ -69,6 +86,10 @@ def main() -> int:
     weights = {name: (name, petzoo.get_model_weights(name).DEFAULT) for name in MODELS}
     weights.update({f"{FAST} {w.name}": (FAST, w) for w in args.weights if w is not weights[FAST][1]})
     models = {label: petzoo.get_model(name, **w.builder_kwargs) for label, (name, w) in weights.items()}
+    default_kwargs = weights[FAST][1].builder_kwargs
+    designs = {f"{FAST} encoder_expansions={widths}": widths for widths in args.expansions}
+    models.update({label: petzoo.get_model(FAST, **{**default_kwargs, "encoder_expansions": widths})
+                   for label, widths in designs.items()})
     models[PEER] = LogitsOnly(lraspp_mobilenet_v3_large(weights=None, weights_backbone=None, num_classes=3))
     rows = speed_rows(models, args.rounds, args.min_seconds, args.size, passes=True)
     for row in rows:
@@ -79,23 +100,26 @@ def main() -> int:
     table = format_table(rows, columns)
     fast_rows = {label for label, (name, _) in weights.items() if name == FAST}
     cell = {(r["model"], r["variant"]): r for r in rows}
-    default_kwargs = weights[FAST][1].builder_kwargs
 
     def options(label: str) -> str:  # what a row's architecture changes from the DEFAULT's
         changed = {k: v for k, v in weights[label][1].builder_kwargs.items() if default_kwargs.get(k) != v}
         return "".join(f", {k}={v}" for k, v in changed.items())
 
+    def about(label: str) -> str:  # the weight a row measures, or that it has none
+        return f"{cell[label, 'passes']['weight']}{options(label)}" if label in weights else "random init, no weight"
+
     verdict = "\n".join(
-        f"{label} ({cell[label, 'passes']['weight']}{options(label)}): "
+        f"{label} ({about(label)}): "
         f"{cell[label, 'passes']['b1 speed x lraspp']:.2f}x LR-ASPP at "
         f"batch 1, {cell[label, 'passes']['b32 x lraspp']:.2f}x at batch 32 as petzoo.segment() runs it (passes); "
         f"{cell[label, 'fused']['b32 x lraspp']:.2f}x with all 32 in one pass (fused) (rule: >= 1.0x)"
-        for label in sorted(fast_rows))
+        for label in sorted(fast_rows) + list(designs))
     machine = describe_device()
     print(f"\n{table}\n\n{verdict}\n{args.size} px, {args.rounds} interleaved rounds, {machine}")
     if args.markdown:
         # the doc's command line: one --weights listing every name measured (the flag also extends if repeated)
         flags = f" --weights {' '.join(w.name for w in args.weights)}" if args.weights else ""
+        flags += "".join(f" --expansions '{json.dumps(widths)}'" for widths in args.expansions)
         flags += f" --size {args.size}" if args.size != SIZE else ""
         flags += f" --rounds {args.rounds}" if args.rounds != 3 else ""
         doc = (f"# The fast pretrained tier beside LR-ASPP and MobileFPN\n\nGenerated by `python benchmarks/fast_model.py"

@@ -432,3 +432,21 @@ def test_logit_grid_scores_each_grid_and_its_own_resolution_best_at_a_fine_grid(
     with pytest.raises(SystemExit):
         logit_grid.main(["--grids", "0"])
     assert "--grids: sizes must be >= 1, got [0]" in capsys.readouterr().err
+
+
+def test_fast_model_expansions_arg_builds_the_design_or_names_what_is_wrong():
+    """benchmarks/fast_model.py --expansions: a JSON object of encoder_expansions the builder accepts comes back as
+    it is; anything else is one argparse error naming the value and why."""
+    import argparse
+    import importlib.util
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    spec = importlib.util.spec_from_file_location("fast_model", ROOT / "benchmarks" / "fast_model.py")
+    fast_model = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fast_model)
+    assert fast_model.expansions_arg('{"1.0": 64, "1.1": 96}') == {"1.0": 64, "1.1": 96}
+    for value, why in [('{"1.0": 7000}', "block's 96 channels"), ("x", "Expecting value"),
+                       ('{"9.9": 7}', "not an inverted-residual block"), ("[1]", "must map 'stage.block'")]:
+        with pytest.raises(argparse.ArgumentTypeError, match="expected a JSON object") as err:
+            fast_model.expansions_arg(value)
+        assert repr(value) in str(err.value) and why in str(err.value) and "\n" not in str(err.value)
