@@ -95,7 +95,8 @@ def test_pretrained_doc_is_the_table_of_the_committed_run_logs():
     import pretrained_table
 
     doc, command, _ = generated_by("pretrained.md", "pretrained_table.py")
-    # read the command as the script does: the run folders, then the --self-training ones (a second table)
+    # read the command as the script does: the run folders, then the --self-training ones (a second table) and
+    # the --same-session ones (a third)
     args, rebuilt = pretrained_table.table_args(command.split()[2:], "", "pretrained_table.py",
                                                 pretrained_table.FOLDER_OPTIONS)
     assert rebuilt == command
@@ -103,8 +104,9 @@ def test_pretrained_doc_is_the_table_of_the_committed_run_logs():
     assert all((f / name / "eval.json").is_file() for f in folders for name in ("unet_efficientnet_lite2_pt128",))
     assert all((f / name / "eval.json").is_file() for f in st for name in ("unet_efficientnet_lite2_pt192",
                                                                             "unet_efficientnet_lite2_st192_ft_distill"))
-    expected = pretrained_table.markdown(pretrained_table.table(folders), command,
-                                         pretrained_table.table(st, pretrained_table.ST_CONTROLS) if st else None)
+    same = [ROOT / f for f in args.same_session]
+    assert all((f / name / "eval.json").is_file() for f in same for name in ("fpn_efficientnet_lite0_pt128",))
+    expected = pretrained_table.render(folders, command, st, same)
     assert expected == doc, "rerun the command in the doc"
 
 
