@@ -20,8 +20,10 @@ The design rule (issue 21): the fast tier must be >= 1.0x LR-ASPP at batch 1 and
 readings of batch 32 are reported: one forward pass of 32 images ("fused", what this rule was first measured
 with, though ``petzoo.segment()`` never ran such a pass: it took 8 images at a time) and 32 images as
 ``petzoo.segment()`` runs them now ("passes"). The one-pass reading is held back by the stride-4 stage, whose
-hidden activations at batch 32 outgrow the CPU's cache; weights from OXFORD_PET_V12 on narrow its two blocks'
-hidden widths (``encoder_expansions``, named beside each such weight in the lines under the table).
+hidden activations at batch 32 outgrow the CPU's cache and the allocator's reusable heap (each pass page-faults
+them in afresh), which also makes it the reading that moves most from one run to the next; weights from
+OXFORD_PET_V12 on narrow its two blocks' hidden widths (``encoder_expansions``, named beside each such weight in
+the lines under the table: 72 / 108 from V12, 64 / 96 from V14, against 96 / 144).
 """
 from __future__ import annotations
 
