@@ -576,42 +576,39 @@ EXTRA_CANDIDATES["fpn_efficientnet_lite0"]["ptdistill4_128_dec4x2"] = ptdistill4
     "FPNEfficientNetLite0_Weights.OXFORD_PET_V10", "128", "12", lr="2.5e-4", backbone_lr_mult="0.25")
 # V11 (12.1 min here, beside a test run): test 90.505 % / 0.7480, other_breeds 89.84 % / 0.7389, close-ups 87.97 %,
 # over V10 on all three (+0.06 pt test); not DEFAULT (V7 at 192 px is higher on both splits).
+def narrowed_round(start: str, epochs: str, cut: str) -> Recipe:
+    """The fast tier's 128 px V4-teacher round of V11 (decoder lr 2.5e-4, encoder x0.25) from its weight ``start``,
+    with the stride-4 stage narrowed as ``FAST_CUTS[cut]`` (a wider start is narrowed by importance)."""
+    return ptdistill4(f"FPNEfficientNetLite0_Weights.{start}", "128", epochs, lr="2.5e-4", backbone_lr_mult="0.25",
+                      model_kwargs=json.dumps(FAST_CUTS[cut]))
+
+
 # The fast tier narrowed for the one-pass batch-32 reading (FAST_CUTS["x"]: the stride-4 stage's hidden widths 96/144
 # -> 72/108), which cost nothing on the folds (pt128_x against the same session's pt128, val mIoU at label resolution
 # -0.31 / +0.51 pt on seeds 0-1, pixel accuracy -0.01 / +0.25 pt; train_reference/logs/xval and stval): V11 narrowed
 # by importance (on 100 trainval photos, before any training, 93.14 -> 92.80 %), then V11's round from it for twice
 # the epochs, 24 (~17 min here), to win the narrowing back.
-EXTRA_CANDIDATES["fpn_efficientnet_lite0"]["ptdistill4_128_x"] = ptdistill4(
-    "FPNEfficientNetLite0_Weights.OXFORD_PET_V11", "128", "24", lr="2.5e-4", backbone_lr_mult="0.25",
-    model_kwargs=json.dumps(FAST_CUTS["x"]))
+EXTRA_CANDIDATES["fpn_efficientnet_lite0"]["ptdistill4_128_x"] = narrowed_round("OXFORD_PET_V11", "24", "x")
 # V12 (16 min here): test 90.47 % / 0.7474, other_breeds 89.95 % / 0.7417, close-ups 87.90 %: other_breeds over V11's
 # 89.84 %, test 0.03 pt under its 90.505 %. The narrowed round once more from V12, 12 epochs (~8 min here), as
 # V10 -> V11.
 # V13 (9 min here): test 90.50 % / 0.7480 (90.501 % against V11's 90.505 %, now with the narrowed stride-4 stage),
 # other_breeds 90.00 % / 0.7431 over V11's 89.84 %, close-ups 87.95 % (V11 87.97 %); not DEFAULT (V7 at 192 px is
 # higher on both splits).
-EXTRA_CANDIDATES["fpn_efficientnet_lite0"]["ptdistill4_128_x2"] = ptdistill4(
-    "FPNEfficientNetLite0_Weights.OXFORD_PET_V12", "128", "12", lr="2.5e-4", backbone_lr_mult="0.25",
-    model_kwargs=json.dumps(FAST_CUTS["x"]))
+EXTRA_CANDIDATES["fpn_efficientnet_lite0"]["ptdistill4_128_x2"] = narrowed_round("OXFORD_PET_V12", "12", "x")
 # V13 still read 0.97x LR-ASPP in one batch-32 pass (docs/fast-model.md). Narrower still, FAST_CUTS["x64"] (64/96):
 # on the folds against the same session's pt128 (runs/x64val, train_reference/logs/x64val), val pixel accuracy at
 # label resolution -0.12 / -0.21 pt and mIoU -0.75 / -0.36 pt on seeds 0-1: a small cost, on both seeds, for a
 # reading over 1.0x. V13 narrowed to it by importance, then the narrowed round of V12, 24 epochs (~16 min here).
-EXTRA_CANDIDATES["fpn_efficientnet_lite0"]["ptdistill4_128_x64"] = ptdistill4(
-    "FPNEfficientNetLite0_Weights.OXFORD_PET_V13", "128", "24", lr="2.5e-4", backbone_lr_mult="0.25",
-    model_kwargs=json.dumps(FAST_CUTS["x64"]))
+EXTRA_CANDIDATES["fpn_efficientnet_lite0"]["ptdistill4_128_x64"] = narrowed_round("OXFORD_PET_V13", "24", "x64")
 # V14 (16 min here): test 90.39 % / 0.7464, other_breeds 90.09 % / 0.7442, close-ups 88.12 %: other_breeds and
 # close-ups over V13's 90.00 % / 87.95 %, test 0.11 pt under its 90.50 % (the folds' cost of 64/96 was 0.17 pt).
 # The narrowed round once more from V14, 24 epochs (~16 min here), as V12 -> V13 but twice as long.
-EXTRA_CANDIDATES["fpn_efficientnet_lite0"]["ptdistill4_128_x64b"] = ptdistill4(
-    "FPNEfficientNetLite0_Weights.OXFORD_PET_V14", "128", "24", lr="2.5e-4", backbone_lr_mult="0.25",
-    model_kwargs=json.dumps(FAST_CUTS["x64"]))
+EXTRA_CANDIDATES["fpn_efficientnet_lite0"]["ptdistill4_128_x64b"] = narrowed_round("OXFORD_PET_V14", "24", "x64")
 # V15 (16 min here): test 90.45 % / 0.7480, other_breeds 90.08 % / 0.7446, close-ups 88.28 %: over V14 on test
 # (+0.06 pt), close-ups and both mIoUs, other_breeds pixel accuracy 0.01 pt under. The same round from V15 once more
 # (~16 min here), the last of this line: whatever it scores is reported, no fourth.
-EXTRA_CANDIDATES["fpn_efficientnet_lite0"]["ptdistill4_128_x64c"] = ptdistill4(
-    "FPNEfficientNetLite0_Weights.OXFORD_PET_V15", "128", "24", lr="2.5e-4", backbone_lr_mult="0.25",
-    model_kwargs=json.dumps(FAST_CUTS["x64"]))
+EXTRA_CANDIDATES["fpn_efficientnet_lite0"]["ptdistill4_128_x64c"] = narrowed_round("OXFORD_PET_V15", "24", "x64")
 # V16 (16 min here): test 90.48 % / 0.7490, other_breeds 90.13 % / 0.7456, close-ups 88.33 %: over V15 on all, and
 # over V13 on test mIoU, other_breeds and close-ups, but 0.02 pt under 90.5 % test pixel accuracy. The line ends here.
 # segnet_dsc's V4-teacher round from V9 (run as V10, above) won test and other_breeds but lost close-ups by 0.29 pt
