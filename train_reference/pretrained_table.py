@@ -108,7 +108,7 @@ def markdown(rows: List[Dict[str, str]], command: str, st_rows: Optional[List[Di
         "(`against`), trained in the same session with the same seed and recipe, so the difference is the arm's "
         "alone. `pt128_x64` narrows the stride-4 stage further than `pt128_x` (hidden widths 64 / 96 against 72 / "
         "108; the full encoder has 96 / 144), for the one-pass batch-32 reading of the speed rule "
-        "(docs/fast-model.md).\n\n"
+        "(docs/fast-model.md). These ran one after another with both threads (min/run as in the second table).\n\n"
         + "\n".join(md_table(same_rows, ST_COLUMNS)) + "\n")
     return (
         "# Pretrained encoders: validation\n\n"
