@@ -286,9 +286,10 @@ FAST_CUTS["h2"] = {"head_stride": 2}
 #:   python train_reference/recipes.py val --out runs/xval/s0 --models fpn_efficientnet_lite0 \
 #:       --recipes pt128 pt128_x --extra '--seed 0'
 FAST_CUTS["x"] = {"encoder_expansions": {"1.0": 72, "1.1": 108}}
-#: V13 (72/108) still read 0.97x there. The same interleaved benchmark with random-init rows for narrower widths
-#: (benchmarks/fast_model.py --expansions, docs/fast-model.md) puts 64/96 over 1.0x: "_x64", pt128 from ImageNet
-#: against the same session's pt128, seeds 0-1:
+#: V13 (72/108) still read 0.97x there. A probe through the benchmark's own speed_rows (random init, 3 rounds; not
+#: in the repo, which has the same rows now as benchmarks/fast_model.py --expansions) read 64/96 at 1.12x against
+#: 72/108's 0.99x in the same run (the trained V16: 1.14x and 1.37x in docs/fast-model.md's runs): "_x64", pt128
+#: from ImageNet against the same session's pt128, seeds 0-1:
 #:   python train_reference/recipes.py val --out runs/x64val/s0 --models fpn_efficientnet_lite0 \
 #:       --recipes pt128 pt128_x64 --extra '--seed 0'
 FAST_CUTS["x64"] = {"encoder_expansions": {"1.0": 64, "1.1": 96}}
