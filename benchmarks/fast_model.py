@@ -60,11 +60,18 @@ def weights_arg(value: str):
         raise argparse.ArgumentTypeError(str(err)) from None
 
 
+def design(widths: dict):
+    """The fast tier's DEFAULT architecture with these ``encoder_expansions`` (an ``--expansions`` row)."""
+    return petzoo.get_model(FAST, **{**petzoo.get_model_weights(FAST).DEFAULT.builder_kwargs,
+                                     "encoder_expansions": widths})
+
+
 def expansions_arg(value: str) -> dict:
-    """--expansions: a JSON object of ``encoder_expansions`` ("block": hidden width), checked by building the model."""
+    """--expansions: a JSON object of ``encoder_expansions`` ("block": hidden width), checked by building the row's
+    model (:func:`design`)."""
     try:
         widths = json.loads(value)
-        petzoo.get_model(FAST, encoder_expansions=widths)
+        design(widths)
     except (ValueError, TypeError) as err:
         raise argparse.ArgumentTypeError(f"expected a JSON object such as '{{\"1.0\": 64}}' of valid widths, got "
                                          f"{value!r}: {err}") from None
@@ -88,10 +95,8 @@ def main() -> int:
     weights = {name: (name, petzoo.get_model_weights(name).DEFAULT) for name in MODELS}
     weights.update({f"{FAST} {w.name}": (FAST, w) for w in args.weights if w is not weights[FAST][1]})
     models = {label: petzoo.get_model(name, **w.builder_kwargs) for label, (name, w) in weights.items()}
-    default_kwargs = weights[FAST][1].builder_kwargs
     designs = {f"{FAST} encoder_expansions={widths}": widths for widths in args.expansions}
-    models.update({label: petzoo.get_model(FAST, **{**default_kwargs, "encoder_expansions": widths})
-                   for label, widths in designs.items()})
+    models.update({label: design(widths) for label, widths in designs.items()})
     models[PEER] = LogitsOnly(lraspp_mobilenet_v3_large(weights=None, weights_backbone=None, num_classes=3))
     rows = speed_rows(models, args.rounds, args.min_seconds, args.size, passes=True)
     for row in rows:
@@ -102,6 +107,7 @@ def main() -> int:
     table = format_table(rows, columns)
     fast_rows = {label for label, (name, _) in weights.items() if name == FAST}
     cell = {(r["model"], r["variant"]): r for r in rows}
+    default_kwargs = weights[FAST][1].builder_kwargs
 
     def options(label: str) -> str:  # what a row's architecture changes from the DEFAULT's
         changed = {k: v for k, v in weights[label][1].builder_kwargs.items() if default_kwargs.get(k) != v}

@@ -416,14 +416,21 @@ def test_pretrained_table_reads_each_arm_against_its_control_seed_by_seed(tmp_pa
             (arm, control)
 
 
+def benchmark_module(name: str):
+    """benchmarks/<name>.py as a module (its sibling benchmark modules importable, as when it runs as a script)."""
+    import importlib.util
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def test_logit_grid_scores_each_grid_and_its_own_resolution_best_at_a_fine_grid(synthetic_root, capsys):
     """benchmarks/logit_grid.py: one row per grid plus the weight's own resolution; a 1 x 1 grid (one class per
     photo) cannot beat the weight's own logits, and a grid size below 1 is refused in one line."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("logit_grid", ROOT / "benchmarks" / "logit_grid.py")
-    logit_grid = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(logit_grid)
+    logit_grid = benchmark_module("logit_grid")
     assert logit_grid.main(["--weight", "FPNEfficientNetLite0_Weights.OXFORD_PET_V9", "--grids", "1",
                             "--data-path", str(synthetic_root), "--threads", "1"]) == 0
     rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| 1") or "(own)" in line]
@@ -438,12 +445,8 @@ def test_fast_model_expansions_arg_builds_the_design_or_names_what_is_wrong():
     """benchmarks/fast_model.py --expansions: a JSON object of encoder_expansions the builder accepts comes back as
     it is; anything else is one argparse error naming the value and why."""
     import argparse
-    import importlib.util
 
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    spec = importlib.util.spec_from_file_location("fast_model", ROOT / "benchmarks" / "fast_model.py")
-    fast_model = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(fast_model)
+    fast_model = benchmark_module("fast_model")
     assert fast_model.expansions_arg('{"1.0": 64, "1.1": 96}') == {"1.0": 64, "1.1": 96}
     for value, why in [('{"1.0": 7000}', "block's 96 channels"), ("x", "Expecting value"),
                        ('{"9.9": 7}', "not an inverted-residual block"), ("[1]", "must map 'stage.block'")]:
