@@ -49,15 +49,31 @@ def test_soup_of_published_weights_is_their_mean(tmp_path):
         soup.main(["unet_efficientnet_lite2", "OXFORD_PET_V1", "OXFORD_PET_V3", "--out", str(out)])
 
 
+def test_soup_of_a_chain_of_rounds(tmp_path):
+    """Rounds each fine-tuned from the one before (V16 from V15) are one lineage too: the first is the root, and the
+    soup carries what every round learnt from (its teacher and unlabeled photos) and the ImageNet encoder that the
+    root's own fine-tuning chain started from."""
+    out = tmp_path / "chain"
+    assert soup.main(["fpn_efficientnet_lite0", "OXFORD_PET_V16", "OXFORD_PET_V15", "--out", str(out)]) == 0
+    W = petzoo.FPNEfficientNetLite0_Weights
+    config = json.loads((out / "config.json").read_text())
+    assert config["soup"]["root"] == "FPNEfficientNetLite0_Weights.OXFORD_PET_V15"
+    assert config["soup"]["semi_supervised"] == W.OXFORD_PET_V16.meta["semi_supervised"]
+    assert config["soup"]["backbone"] == W.OXFORD_PET_V1.meta["backbone"]
+    assert json.loads(config["args"]["model_kwargs"]) == W.OXFORD_PET_V16.value.builder_kwargs
+    docs = publish.describe("fpn_efficientnet_lite0", None, 128, None, config["soup"]["backbone"], config["soup"])
+    assert "2684 unlabeled photos" in docs and "ImageNet" in docs
+
+
 @pytest.mark.parametrize("argv, message", [
     (["unet_efficientnet_lite2", "OXFORD_PET_V1"], "two or more different weights"),
     (["unet_efficientnet_lite2", "OXFORD_PET_V1", "OXFORD_PET_V1"], "two or more different weights"),
     (["unet_efficientnet_lite2", "OXFORD_PET_V1", "OXFORD_PET_V9"], "has no weight OXFORD_PET_V9"),
     (["no_such_model", "OXFORD_PET_V1", "OXFORD_PET_V2"], "no model 'no_such_model'"),
-    # two fine-tunes of V1 without V1 itself: no root among them
-    (["unet_efficientnet_lite2", "OXFORD_PET_V2", "OXFORD_PET_V3"], "exactly one ingredient must be the root"),
-    # V6 was fine-tuned from V5, which was fine-tuned from V4: not one start
-    (["unet", "OXFORD_PET_V6", "OXFORD_PET_V5", "OXFORD_PET_V1"], "not from the root UNet_Weights.OXFORD_PET_V1"),
+    # two fine-tunes of V1 without V1 itself: two ingredients start outside the soup
+    (["unet_efficientnet_lite2", "OXFORD_PET_V2", "OXFORD_PET_V3"], "exactly one ingredient must start the lineage"),
+    # V6 was fine-tuned from V5 (a chain), but V5 from V4, and V1 from scratch: two starts
+    (["unet", "OXFORD_PET_V6", "OXFORD_PET_V5", "OXFORD_PET_V1"], "2 of .* start outside it: OXFORD_PET_V5, OXFORD_PET_V1"),
 ])
 def test_soup_refuses_what_is_not_one_lineage(tmp_path, argv, message):
     with pytest.raises(SystemExit, match=message):

@@ -98,8 +98,14 @@ def describe(model_name: str, finetuned_from, size: int, semi: dict = None, back
         names = ", ".join(i["weight"] for i in soup["ingredients"])
         encoder = (f"; its {backbone['arch']} encoder started from ImageNet weights ({backbone['package']} "
                    f"{backbone['package_version']})" if backbone else "")
+        unlabeled = ""
+        if soup.get("semi_supervised"):
+            semi = soup["semi_supervised"]
+            how = semi["method"].split(" on ")[0]
+            unlabeled = f" plus {semi['unlabeled_images']} unlabeled photos, " + (
+                f"{how} of {len(semi['teachers'])} petzoo weight(s)" if semi["teachers"] else how)
         return (f"{model_name}: the uniform average of the parameters of {names} (a model soup), each trained on "
-                f"{data}{encoder}.")
+                f"{data}{unlabeled}{encoder}.")
     if backbone:
         return (f"{model_name}: its {backbone['arch']} encoder starts from ImageNet weights "
                 f"({backbone['package']} {backbone['package_version']}), then trained on {data}.")
@@ -258,6 +264,8 @@ def main(argv=None) -> int:
 
     semi = semi_supervised_meta(cfg)
     soup = cfg.get("soup")  # train_reference/soup.py: an average of published weights, not a training run
+    if soup and soup.get("semi_supervised"):  # what every ingredient learnt from besides the labels
+        semi = {"semi_supervised": soup["semi_supervised"]}
     backbone = backbone_meta(targs, model) or ({"backbone": soup["backbone"]} if soup and soup.get("backbone") else {})
     fp32 = evaluate(model, state, size, interpolation, args.data_path, device, ["test"])
     half = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
@@ -305,7 +313,7 @@ def main(argv=None) -> int:
         _docs=describe(model_name, targs.get("finetune_from"), size, semi.get("semi_supervised"),
                        backbone.get("backbone"), soup),
         **semi,
-        **({"soup": {k: v for k, v in soup.items() if k != "backbone"}} if soup else {}),
+        **({"soup": {k: v for k, v in soup.items() if k not in ("backbone", "semi_supervised")}} if soup else {}),
         **backbone,
         **({"finetuned_from": targs["finetune_from"]} if targs.get("finetune_from") else {}),
     )

@@ -614,6 +614,12 @@ EXTRA_CANDIDATES["fpn_efficientnet_lite0"]["ptdistill4_128_x64b"] = narrowed_rou
 EXTRA_CANDIDATES["fpn_efficientnet_lite0"]["ptdistill4_128_x64c"] = narrowed_round("OXFORD_PET_V15", "24", "x64")
 # V16 (16 min here): test 90.48 % / 0.7490, other_breeds 90.13 % / 0.7456, close-ups 88.33 %: over V15 on all, and
 # over V13 on test mIoU, other_breeds and close-ups, but 0.02 pt under 90.5 % test pixel accuracy. The line ends here.
+# No more rounds: its three rounds averaged instead, each the end of a cosine cycle from the one before (what stochastic
+# weight averaging averages), the uniform mix fixed before it was measured and the only mix of the line to be tried:
+#   python train_reference/soup.py fpn_efficientnet_lite0 OXFORD_PET_V14 OXFORD_PET_V15 OXFORD_PET_V16 \
+#       --out runs/soup17/fpn_efficientnet_lite0_soup_v14v15v16
+#   python train_reference/publish.py runs/soup17/fpn_efficientnet_lite0_soup_v14v15v16 --name OXFORD_PET_V17 \
+#       --default-if-better --device cpu
 # segnet_dsc's V4-teacher round from V9 (run as V10, above) won test and other_breeds but lost close-ups by 0.29 pt
 # with one epoch: the same round with two (~35 min here).
 EXTRA_CANDIDATES["segnet_dsc"]["ptdistill4_long192_ft_2ep"] = ptdistill4(

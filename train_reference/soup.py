@@ -8,9 +8,10 @@
 Weights fine-tuned from one start stay in one basin of the loss, so the mean of their parameters is a model of its
 own that often scores at least as well as the best of them (Wortsman et al., "Model soups", ICML 2022), at no
 inference cost. The mixing is fixed beforehand (every ingredient counts the same): nothing is tuned on a split.
-Only weights of one lineage may be mixed: every ingredient must be the root or fine-tuned from the root (its
-meta ``finetuned_from``), with the same builder arguments, input size and resize; anything else is refused with
-one line. Floating-point parameters and buffers are averaged in float32; integer buffers (BatchNorm's counters)
+Only weights of one lineage may be mixed: one ingredient is the root and every other one was fine-tuned from an
+ingredient (its meta ``finetuned_from``): the root's fine-tunes, or successive rounds each from the one before (the
+ends of successive learning-rate cycles, which stochastic weight averaging averages), with the same builder
+arguments, input size and resize; anything else is refused with one line. Floating-point parameters and buffers are averaged in float32; integer buffers (BatchNorm's counters)
 are taken from the first ingredient.
 
 The folder holds what publish.py reads from a training run: best.safetensors, config.json (the command, the
@@ -41,19 +42,20 @@ from train import command_line, git_commit  # noqa: E402
 
 
 def check_lineage(model: str, names: List[str], metas: List[dict], enum_name: str) -> str:
-    """The root weight every ingredient shares; SystemExit with one line where they are not one lineage."""
+    """The root weight of the ingredients' lineage; SystemExit with one line where they are not one lineage.
+
+    One lineage: exactly one ingredient (the root) starts outside the soup (from ImageNet, random init or a weight
+    not in it) and every other one was fine-tuned from an ingredient, so they are the root's fine-tunes (siblings,
+    "Model soups") or a chain of rounds each from the one before (the ends of successive learning-rate cycles, as
+    stochastic weight averaging takes them: Izmailov et al., UAI 2018), or a mix of both."""
     if len(names) < 2 or len(set(names)) != len(names):
         raise SystemExit(f"soup: give two or more different weights of {model}, got {' '.join(names)}")
-    roots = [n for n, m in zip(names, metas) if not m.get("finetuned_from")]
+    inside = {f"{enum_name}.{n}" for n in names}
+    roots = [n for n, m in zip(names, metas) if m.get("finetuned_from") not in inside]
     if len(roots) != 1:
-        raise SystemExit(f"soup: exactly one ingredient must be the root (no finetuned_from); "
-                         f"{len(roots)} of {', '.join(names)} are")
-    root = roots[0]
-    for n, m in zip(names, metas):
-        start = m.get("finetuned_from")
-        if start and start != f"{enum_name}.{root}":
-            raise SystemExit(f"soup: {n} was fine-tuned from {start}, not from the root {enum_name}.{root}")
-    return root
+        raise SystemExit(f"soup: exactly one ingredient must start the lineage, the others fine-tuned from "
+                         f"ingredients; {len(roots)} of {', '.join(names)} start outside it: {', '.join(roots)}")
+    return roots[0]
 
 
 def average(states: List[Dict[str, torch.Tensor]]) -> Dict[str, torch.Tensor]:
@@ -111,7 +113,14 @@ def main(argv=None) -> int:
 
     kwargs, interpolation = entries[root]["builder_kwargs"], entries[root]["transforms"]["interpolation"]
     # the ImageNet encoder the lineage started from (publish.py reads it like a --weights-backbone run's)
-    backbone = enum[root].meta.get("backbone")
+    backbone, start = None, enum[root]
+    while start is not None and backbone is None:  # up the root's own fine-tuning chain to its first weight
+        backbone = start.meta.get("backbone")
+        parent = start.meta.get("finetuned_from")
+        start = enum[parent.split(".")[-1]] if parent else None
+    # what every ingredient learnt from besides the labels (one teacher and unlabeled set for all, else none is named)
+    semis = {json.dumps(m.get("semi_supervised"), sort_keys=True) for m in metas}
+    semi = metas[0].get("semi_supervised") if len(semis) == 1 else None
     ingredients = [{"weight": f"{enum.__name__}.{w.name}", "sha256": w.value.sha256,
                     "train_minutes": m["train_minutes"], "recipe": m["recipe"]} for w, m in zip(weights, metas)]
     config = {
@@ -124,9 +133,9 @@ def main(argv=None) -> int:
         "device": "; ".join(sorted({m["train_hardware"] for m in metas})),
         "torch": torch.__version__,
         "semi_supervised": None,
-        "soup": {"method": "uniform average of parameters and buffers (model soup) of weights fine-tuned from "
-                           "one start", "root": f"{enum.__name__}.{root}", "ingredients": ingredients,
-                 **({"backbone": backbone} if backbone else {})},
+        "soup": {"method": "uniform average of parameters and buffers (model soup) of weights of one lineage",
+                 "root": f"{enum.__name__}.{root}", "ingredients": ingredients,
+                 **({"backbone": backbone} if backbone else {}), **({"semi_supervised": semi} if semi else {})},
     }
     run = {
         # what the weight cost to train: every ingredient's own run (each fine-tune's minutes exclude its start's)
