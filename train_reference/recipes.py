@@ -620,6 +620,8 @@ EXTRA_CANDIDATES["fpn_efficientnet_lite0"]["ptdistill4_128_x64c"] = narrowed_rou
 #       --out runs/soup17/fpn_efficientnet_lite0_soup_v14v15v16
 #   python train_reference/publish.py runs/soup17/fpn_efficientnet_lite0_soup_v14v15v16 --name OXFORD_PET_V17 \
 #       --default-if-better --device cpu
+# Measured, not published (soup at 7299060): test 90.45 % / 0.7480, other_breeds 90.09 % / 0.7448, close-ups 88.27 %,
+# under V16's 90.48 % / 0.7490, 90.13 % / 0.7456 and 88.33 % on every one, so averaging the line's rounds did not help.
 # segnet_dsc's V4-teacher round from V9 (run as V10, above) won test and other_breeds but lost close-ups by 0.29 pt
 # with one epoch: the same round with two (~35 min here).
 EXTRA_CANDIDATES["segnet_dsc"]["ptdistill4_long192_ft_2ep"] = ptdistill4(
