@@ -11,8 +11,11 @@ inference cost. The mixing is fixed beforehand (every ingredient counts the same
 Only weights of one lineage may be mixed: one ingredient is the root and every other one was fine-tuned from an
 ingredient (its meta ``finetuned_from``): the root's fine-tunes, or successive rounds each from the one before (the
 ends of successive learning-rate cycles, which stochastic weight averaging averages), with the same builder
-arguments, input size and resize; anything else is refused with one line. Floating-point parameters and buffers are averaged in float32; integer buffers (BatchNorm's counters)
-are taken from the first ingredient.
+arguments, input size and resize; anything else is refused with one line. Floating-point parameters and buffers
+are averaged in float32; integer buffers (BatchNorm's counters) are taken from the first ingredient.
+
+Two soups were measured here and neither was kept: the accurate tier's V1 + V2 + V3 (siblings) scored under V1 on
+other_breeds (commit c988cf4), the fast tier's V14 + V15 + V16 (a chain) under V16 on every split (recipes.py).
 
 The folder holds what publish.py reads from a training run: best.safetensors, config.json (the command, the
 ingredients with their sha256, the root's ImageNet backbone) and eval.json (the ingredients' training minutes).
