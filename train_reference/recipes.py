@@ -640,6 +640,8 @@ EXTRA_CANDIDATES["fpn_efficientnet_lite0"]["ptdistill4_128_x64c"] = narrowed_rou
 # the same session's pt128 0.7200 / 0.7127 (0.7164, 89.41 %). V13 narrowed to it by importance, then the narrowed round,
 # 24 epochs (~16 min here); then once more from it (V18), the line's result.
 EXTRA_CANDIDATES["fpn_efficientnet_lite0"]["ptdistill4_128_x56w"] = narrowed_round("OXFORD_PET_V13", "24", "x56w")
+# V17 (17 min here): test 90.30 % / 0.7438, other_breeds 90.23 % / 0.7456, close-ups 87.96 %: other_breeds over V13's
+# 90.00 % and V16's 90.13 %, test 0.20 pt under V13's 90.50 % (V14, the first 64/96 round: 0.11 pt under).
 EXTRA_CANDIDATES["fpn_efficientnet_lite0"]["ptdistill4_128_x56wb"] = narrowed_round("OXFORD_PET_V17", "24", "x56w")
 # segnet_dsc's V4-teacher round from V9 (run as V10, above) won test and other_breeds but lost close-ups by 0.29 pt
 # with one epoch: the same round with two (~35 min here).
