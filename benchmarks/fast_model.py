@@ -23,7 +23,7 @@ with, though ``petzoo.segment()`` never ran such a pass: it took 8 images at a t
 hidden activations at batch 32 outgrow the CPU's cache and the allocator's reusable heap (each pass page-faults
 them in afresh), which also makes it the reading that moves most from one run to the next; weights from
 OXFORD_PET_V12 on narrow its two blocks' hidden widths (``encoder_expansions``, named beside each such weight in
-the lines under the table: 72 / 108 from V12, 64 / 96 from V14, against 96 / 144).
+the lines under the table: 72 / 108 from V12, 64 / 96 from V14, 56 / 108 from V17, against 96 / 144).
 """
 from __future__ import annotations
 
