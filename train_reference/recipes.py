@@ -301,9 +301,9 @@ FAST_CUTS["x64"] = {"encoder_expansions": {"1.0": 64, "1.1": 96}}
 #: from ImageNet against the same session's pt128, seeds 0-1:
 #:   python train_reference/recipes.py val --out runs/xwval/s0 --models fpn_efficientnet_lite0 \
 #:       --recipes pt128 pt128_x64w pt128_x56w --extra '--seed 0'
-#: Fixed before any fold run had finished: the arm with the higher mean val mIoU over the two seeds goes on (within 0.1 pt of
-#: each other: the faster, x56w), V13 narrowed to it by importance, then two narrowed rounds of 24 epochs each (as
-#: V14 and V15, ~16 min each here); the second is the line's result, whatever it scores.
+#: Fixed before any fold run had finished: the arm with the higher mean val mIoU over the two seeds goes on
+#: (within 0.1 pt of each other: the faster, x56w), V13 narrowed to it by importance, then two narrowed rounds of 24
+#: epochs each (as V14 and V15, ~16 min each here); the second is the line's result, whatever it scores.
 FAST_CUTS["x64w"] = {"encoder_expansions": {"1.0": 64, "1.1": 108}}
 FAST_CUTS["x56w"] = {"encoder_expansions": {"1.0": 56, "1.1": 108}}
 for _cut, _kwargs in FAST_CUTS.items():
