@@ -94,26 +94,25 @@ def describe(model_name: str, finetuned_from, size: int, semi: dict = None, back
              soup: dict = None) -> str:
     """The weight's one-line ``_docs``."""
     data = "the 500 labeled trainval images of the shared Oxford-IIIT Pet copy"
+
+    def unlabeled(semi: dict) -> str:  # what a semi-supervised run added to the labels
+        how = semi["method"].split(" on ")[0]
+        learnt = f"{how} of {len(semi['teachers'])} petzoo weight(s)" if semi["teachers"] else how
+        return f" plus {semi['unlabeled_images']} unlabeled photos, {learnt}"
+
     if soup:
         names = ", ".join(i["weight"] for i in soup["ingredients"])
         encoder = (f"; its {backbone['arch']} encoder started from ImageNet weights ({backbone['package']} "
                    f"{backbone['package_version']})" if backbone else "")
-        unlabeled = ""
-        if soup.get("semi_supervised"):
-            semi = soup["semi_supervised"]
-            how = semi["method"].split(" on ")[0]
-            unlabeled = f" plus {semi['unlabeled_images']} unlabeled photos, " + (
-                f"{how} of {len(semi['teachers'])} petzoo weight(s)" if semi["teachers"] else how)
+        added = unlabeled(soup["semi_supervised"]) if soup.get("semi_supervised") else ""
         return (f"{model_name}: the uniform average of the parameters of {names} (a model soup), each trained on "
-                f"{data}{unlabeled}{encoder}.")
+                f"{data}{added}{encoder}.")
     if backbone:
         return (f"{model_name}: its {backbone['arch']} encoder starts from ImageNet weights "
                 f"({backbone['package']} {backbone['package_version']}), then trained on {data}.")
     if semi:
         start = f"{finetuned_from} fine-tuned at {size} px" if finetuned_from else "trained from scratch"
-        learnt = (f"{semi['method'].split(' on ')[0]} of {len(semi['teachers'])} petzoo weight(s)" if semi["teachers"]
-                  else semi["method"].split(" on ")[0])
-        return f"{model_name} {start} on {data} plus {semi['unlabeled_images']} unlabeled photos, {learnt}."
+        return f"{model_name} {start} on {data}{unlabeled(semi)}."
     if finetuned_from:
         return f"{model_name}: {finetuned_from} fine-tuned at {size} px on {data} (its recipe is in that weight's meta)."
     return f"{model_name} trained from scratch on {data}."

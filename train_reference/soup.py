@@ -120,7 +120,7 @@ def main(argv=None) -> int:
     while start is not None and backbone is None:  # up the root's own fine-tuning chain to its first weight
         backbone = start.meta.get("backbone")
         parent = start.meta.get("finetuned_from")
-        start = enum[parent.split(".")[-1]] if parent else None
+        start = petzoo.get_weight(parent) if parent else None
     # what every ingredient learnt from besides the labels (one teacher and unlabeled set for all, else none is named)
     semis = {json.dumps(m.get("semi_supervised"), sort_keys=True) for m in metas}
     semi = metas[0].get("semi_supervised") if len(semis) == 1 else None
