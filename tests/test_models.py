@@ -272,3 +272,40 @@ def test_onnx_export_matches_eager_on_onnxruntime(name, tmp_path):
     torch.testing.assert_close(got, ref, atol=1e-4, rtol=1e-3)
     agree = (got.argmax(1) == ref.argmax(1)).float().mean().item()
     assert agree >= 0.999
+
+
+def test_vit_position_embedding_resamples_to_another_grid():
+    """resample_state_dict: a 32 px (4x4 grid) state dict starts a 48 px (6x6) model; a smooth embedding stays
+    smooth (a constant one stays that constant), the other tensors are untouched, the same grid is a no-op and a
+    non-square embedding is an error naming the tensor."""
+    small = petzoo.vit_seg(**SMALL_OPTIONS["vit_seg"])
+    larger = petzoo.vit_seg(**{**SMALL_OPTIONS["vit_seg"], "image_size": 48})
+    state = small.state_dict()
+    state["encoder.pos_embed"] = torch.full_like(state["encoder.pos_embed"], 0.25)
+    resampled, done = larger.resample_state_dict(state)
+    assert done == ["position embedding 4x4 -> 6x6"]
+    assert resampled["encoder.pos_embed"].shape == (1, 36, 48)
+    torch.testing.assert_close(resampled["encoder.pos_embed"], torch.full((1, 36, 48), 0.25))
+    assert all(resampled[k] is v for k, v in state.items() if k != "encoder.pos_embed")
+    larger.load_state_dict(resampled, strict=True)
+    same, done = small.resample_state_dict(state)
+    assert same is state and done == []
+    state["encoder.pos_embed"] = state["encoder.pos_embed"][:, :15]
+    with pytest.raises(ValueError, match="encoder.pos_embed has 15 positions, not a square grid"):
+        larger.resample_state_dict(state)
+
+
+def test_a_vit_weight_of_another_image_size_builds_at_its_own_size(monkeypatch):
+    """A vit_seg weight's own image_size overrides the "small" configuration's 128 (a 192 px weight builds a 192 px
+    model from vit_seg(weights=...)); a caller's explicit other size is a one-line conflict."""
+    import petzoo._weights as weights_module
+
+    weight = petzoo.get_model_weights("vit_seg").DEFAULT
+    at192 = petzoo.vit_seg(image_size=192)
+    state, _ = at192.resample_state_dict(petzoo.vit_seg(weights=weight).state_dict())
+    monkeypatch.setitem(weight.value.builder_kwargs, "image_size", 192)
+    monkeypatch.setattr(weights_module, "load_weights_file", lambda *args, **kwargs: state)
+    model = petzoo.vit_seg(weights=weight)
+    assert model.fixed_size == (192, 192) and model.builder_kwargs["image_size"] == 192
+    with pytest.raises(ValueError, match=rf"^image_size=128 conflicts with {weight!r} \(image_size=192\)"):
+        petzoo.vit_seg(weights=weight, image_size=128)

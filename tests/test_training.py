@@ -543,3 +543,22 @@ def test_finetune_into_narrowed_blocks_starts_from_the_strongest_channels(synthe
                                          r"encoder_expansions\['1.0'\] must be an int from 1 to the block's 96"):
         run_train(args + ["--model-kwargs", '{"encoder_expansions": {"1.0": 100}}',
                           "--output-dir", str(tmp_path / "x")])
+
+
+def test_finetune_into_a_larger_vit_resamples_its_position_embedding(synthetic_root, tmp_path, capsys):
+    """--finetune-from a 32 px vit_seg file into a 48 px one: the run resamples the position embedding, says so,
+    and starts from exactly the resampled state dict (lr 0)."""
+    from safetensors.torch import save_file
+
+    tiny = dict(image_size=32, patch_size=8, embed_dim=48, depth=2, num_heads=3)
+    torch.manual_seed(0)
+    base = petzoo.vit_seg(**tiny)
+    save_file({k: v.contiguous() for k, v in base.state_dict().items()}, str(tmp_path / "base.safetensors"))
+    run_train(["--model", "vit_seg", "--model-kwargs", json.dumps({**tiny, "image_size": 48}),
+               "--data-path", str(synthetic_root), "--image-size", "48", "--batch-size", "4", "--epochs", "1",
+               "--lr", "0", "--no-progress", "--test-splits", "", "--finetune-from", str(tmp_path / "base.safetensors"),
+               "--output-dir", str(tmp_path / "ft")])
+    assert "resampled (position embedding 4x4 -> 6x6)" in capsys.readouterr().out
+    expected, _ = petzoo.vit_seg(**{**tiny, "image_size": 48}).resample_state_dict(base.state_dict())
+    after = load_file(str(tmp_path / "ft" / "best.safetensors"))
+    assert all(torch.equal(after[k], v) for k, v in expected.items())

@@ -338,14 +338,17 @@ def load_weights(model, spec: str, flag: str) -> None:
             state = petzoo.get_weight(spec).get_state_dict()
         except (ValueError, KeyError, AttributeError) as err:
             raise SystemExit(f"{flag} {spec!r}: neither a file nor a published weight ({err})") from None
-    # a model with narrowed blocks (``encoder_expansions``) starts from a full-width weight's strongest channels
-    if hasattr(model, "narrow_state_dict"):
-        try:
-            state, narrowed = model.narrow_state_dict(state)
-        except (ValueError, KeyError) as err:
-            raise SystemExit(f"{flag} {spec!r} does not fit the model: {err}") from None
-        if narrowed:
-            print(f"{flag} {spec}: hidden channels narrowed by importance ({'; '.join(narrowed)})")
+    # a model with narrowed blocks (``encoder_expansions``) starts from a full-width weight's strongest channels; a
+    # ViT at another image size from a weight's position embedding resampled to its grid
+    for hook, what in (("narrow_state_dict", "hidden channels narrowed by importance"),
+                       ("resample_state_dict", "resampled")):
+        if hasattr(model, hook):
+            try:
+                state, done = getattr(model, hook)(state)
+            except (ValueError, KeyError) as err:
+                raise SystemExit(f"{flag} {spec!r} does not fit the model: {err}") from None
+            if done:
+                print(f"{flag} {spec}: {what} ({'; '.join(done)})")
     # a model may start some modules as the identity (``identity_init_prefixes``, e.g. a stride-2 head on a
     # stride-4 weight): those, and only those, may be absent from the start
     optional = tuple(getattr(model, "identity_init_prefixes", ()))

@@ -4,7 +4,10 @@ As in the seed's part 4: every patch token is mapped by one linear layer to the
 logits of its ``patch x patch`` pixels, which are put back in place with
 ``pixel_shuffle``. The input size is fixed by the configuration (the position
 embedding is learnt for that grid; timm's ``dynamic_img_size`` is not used), and
-any other size is a ValueError.
+any other size is a ValueError. A weight of one grid starts a model of another
+through :meth:`ViTSeg.resample_state_dict` (``train.py --finetune-from``), which
+resamples the position embedding as timm does when it loads a checkpoint at a new
+image size.
 """
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from typing import Any, Dict, Optional
 
 import torch
 import torch.nn.functional as F
+from timm.layers import resample_abs_pos_embed
 from timm.models.vision_transformer import VisionTransformer
 from torch import nn
 
@@ -65,6 +69,26 @@ class ViTSeg(SegmentationModel):
         )
         self.head = nn.Linear(embed_dim, patch_size * patch_size * num_classes)
 
+    def resample_state_dict(self, state):
+        """(``state`` with its position embedding resampled to this model's grid, what was resampled): a weight
+        trained at another ``image_size`` (same patch size) as the start of this one. Bicubic, as timm resamples
+        a checkpoint's position embedding; a state already at this grid comes back unchanged."""
+        key = "encoder.pos_embed"
+        if key not in state:
+            raise KeyError(f"{key} is missing")
+        grid = self.image_size // self.patch_size
+        old = state[key]
+        if old.shape[-1] != self.encoder.pos_embed.shape[-1]:
+            raise ValueError(f"{key} has width {old.shape[-1]}, the model {self.encoder.pos_embed.shape[-1]}")
+        side = round(old.shape[1] ** 0.5)
+        if side * side != old.shape[1]:
+            raise ValueError(f"{key} has {old.shape[1]} positions, not a square grid")
+        if side == grid:
+            return state, []
+        state = dict(state)
+        state[key] = resample_abs_pos_embed(old, [grid, grid], [side, side], num_prefix_tokens=0)
+        return state, [f"position embedding {side}x{side} -> {grid}x{grid}"]
+
     def forward_logits(self, x: torch.Tensor) -> torch.Tensor:
         tokens = self.head(self.decoder_input(self.encoder.forward_features(x)))  # (N, L, p*p*C)
         grid = self.image_size // self.patch_size
@@ -88,9 +112,15 @@ def vit_seg(
 ) -> ViTSeg:
     """ViT segmenter; ``config`` is "small" (CPU-trainable) or "seed" (86.3 M params).
 
-    Keyword arguments override single fields of the configuration.
+    Keyword arguments override single fields of the configuration; a weight's own fields (e.g. the 192 px
+    ``image_size`` of a weight trained at 192) override the configuration's, and conflict only with a keyword
+    argument passed here.
     """
     if config not in VIT_CONFIGS:
         raise ValueError(f"unknown vit_seg config {config!r}; choose from {sorted(VIT_CONFIGS)}")
-    kwargs = {**VIT_CONFIGS[config], **kwargs}
+    if weights is not None:
+        weights = ViTSeg_Weights.verify(weights)
+        kwargs = {**VIT_CONFIGS[config], **weights.builder_kwargs, **kwargs}
+    else:
+        kwargs = {**VIT_CONFIGS[config], **kwargs}
     return build(ViTSeg, ViTSeg_Weights, weights, progress, num_classes, in_channels, builder="vit_seg", **kwargs)
