@@ -128,7 +128,11 @@ official split; see `docs/literature.md` for the seed articles' published number
   plus one 3x3 context conv in place of fc6/fc7, trained from scratch.
 - **ViT**: `vit_seg(config="small")` (patch 8, dim 192, depth 6, 3 heads) gets
   weights; the seed article's `config="seed"` (86.3 M params) is built and
-  tested but ships no weights.
+  tested but ships no weights. Its weights up to `OXFORD_PET_V9` take 128 px (a
+  16x16 grid of patches); `OXFORD_PET_V10` takes 192 px (24x24), fine-tuned
+  from V9 with its position embedding resampled to the new grid
+  (`ViTSeg.resample_state_dict`); `vit_seg(weights=...)` builds each weight at
+  its own size.
 """
 
 if __name__ == "__main__":
