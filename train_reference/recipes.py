@@ -688,7 +688,7 @@ EXTRA_CANDIDATES["vit_seg"]["ptdistill4_192_ft"] = ptdistill4(
 # deciding. Its forward pass costs 1.78x the 192 px one (docs/default-model.md times it).
 EXTRA_CANDIDATES["mobile_fpn"]["ptdistill4_256_ft"] = ptdistill4(
     "MobileFPN_Weights.OXFORD_PET_V10", "256", "12", lr="2.5e-4")
-# V11 (not DEFAULT; 25 min here, its first epoch beside a publish): test 89.24 % / 0.7218 over V10's 88.58 % / 0.7109,
+# V11 (not DEFAULT; 34 min here, its first two epochs beside a publish): test 89.24 % / 0.7218 over V10's 88.58 % / 0.7109,
 # other_breeds 88.90 % / 0.7139 under V10's 88.94 % / 0.7145, close-ups 84.96 % (V10 84.99 %). The 256 px round once
 # more from V11 at half the lr (1.25e-4), 12 epochs (~25 min here), the continuation that moved every 192 px round;
 # fixed before it ran, the last of this line this stop, the DEFAULT rule deciding.
