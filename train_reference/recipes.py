@@ -674,7 +674,7 @@ EXTRA_CANDIDATES["segnet"]["ptdistill4_long128_ft"] = ptdistill4("SegNet_Weights
 # paints 8x8-pixel patches of a 16x16 grid; every CNN family gained from 192 px (the fast tier on its folds: +1.5 / +1.7
 # pt val pixel accuracy). The V4-teacher round from V9 at 192 px (a 24x24 grid, V9's position embedding resampled by
 # ViTSeg.resample_state_dict), the round's full lr 2.5e-4 for the new grid, 8 epochs of the 3,184 images (~50 min
-# here: a 192 px training step takes 2.8x the 128 px one); fixed before it ran, the DEFAULT rule deciding.
+# here: 2.25x the tokens of 128 px, attention over 576 of them); fixed before it ran, the DEFAULT rule deciding.
 EXTRA_CANDIDATES["vit_seg"]["ptdistill4_192_ft"] = ptdistill4(
     "ViTSeg_Weights.OXFORD_PET_V9", "192", "8", weight_decay="0.05", lr="2.5e-4",
     model_kwargs=json.dumps({"image_size": 192}))
@@ -685,7 +685,7 @@ EXTRA_CANDIDATES["vit_seg"]["ptdistill4_192_ft"] = ptdistill4(
 # 256 px, the size of its teacher and of the accurate tier (whose pt192 beat pt128 on the folds by 3.7 pt val mIoU,
 # and the fast tier's by 1.5-1.7 pt pixel accuracy): the V4-teacher round from V10 at 256 px, the round's full lr
 # 2.5e-4 for the new size, 12 epochs of the 3,184 images (~25 min here); fixed before it ran, the DEFAULT rule
-# deciding. Its forward pass costs 1.78x the 192 px one (docs/default-model.md times it).
+# deciding. It runs 1.78x the pixels of 192 px (docs/default-model.md times it).
 EXTRA_CANDIDATES["mobile_fpn"]["ptdistill4_256_ft"] = ptdistill4(
     "MobileFPN_Weights.OXFORD_PET_V10", "256", "12", lr="2.5e-4")
 # V11 (not DEFAULT; 34 min here, its first two epochs beside a publish): test 89.24 % / 0.7218 over V10's 88.58 % / 0.7109,
