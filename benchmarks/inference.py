@@ -72,6 +72,11 @@ class LogitsOnly(torch.nn.Module):
         return out["out"] if isinstance(out, dict) else out
 
 
+def input_size(model: torch.nn.Module) -> tuple:
+    """(H, W) every variant runs at: SIZE, or a fixed-size model's own (a 192 px vit_seg weight takes only 192)."""
+    return tuple(getattr(model, "fixed_size", None) or (SIZE, SIZE))
+
+
 def runners(model: torch.nn.Module, zoo: bool) -> dict:
     model = model.eval()
 
@@ -117,7 +122,7 @@ def runners(model: torch.nn.Module, zoo: bool) -> dict:
 
         if int8 not in sessions:
             path = Path(tempfile.mkdtemp()) / "m.onnx"
-            export_onnx(model.to(memory_format=torch.contiguous_format), (SIZE, SIZE), path)
+            export_onnx(model.to(memory_format=torch.contiguous_format), input_size(model), path)
             if int8:
                 from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -135,7 +140,8 @@ def runners(model: torch.nn.Module, zoo: bool) -> dict:
 def measure(name: str, model: torch.nn.Module, zoo: bool, min_seconds: float, variants: list) -> list:
     """Timing rows; "argmax agree" is the share of pixels whose class equals eager's on a real photo."""
     rows = []
-    photo = demo_batch()
+    size = input_size(model)
+    photo = demo_batch(size)
     with torch.inference_mode():
         reference = model.eval()(photo).argmax(1)
     for variant, fn in runners(model, zoo).items():
@@ -143,9 +149,9 @@ def measure(name: str, model: torch.nn.Module, zoo: bool, min_seconds: float, va
             continue
         with torch.inference_mode():
             agree = (fn(photo).argmax(1) == reference).float().mean().item()
-        row = {"model": name, "variant": variant, "argmax agree": f"{agree * 100:.2f} %"}
+        row = {"model": name, "px": size[0], "variant": variant, "argmax agree": f"{agree * 100:.2f} %"}
         for batch in (1, 32):
-            ips = forward_images_per_second(fn, torch.randn(batch, 3, SIZE, SIZE), warmup=2, min_seconds=min_seconds)
+            ips = forward_images_per_second(fn, torch.randn(batch, 3, *size), warmup=2, min_seconds=min_seconds)
             row["b1 ms" if batch == 1 else "b32 img/s"] = 1000 / ips if batch == 1 else ips
         rows.append(row)
         print(f"{name:30s} {variant:8s} b1 {row['b1 ms']:8.1f} ms  b32 {row['b32 img/s']:7.1f} img/s", flush=True)
@@ -161,11 +167,11 @@ def demo_photos() -> list:
     return [load_rgb(Path(skimage.__file__).parent / "data" / name) for name in DEMO_PHOTOS]
 
 
-def demo_batch() -> torch.Tensor:
-    """The demo photos at 128 px, normalised as every weight's transforms do."""
+def demo_batch(size: tuple = (SIZE, SIZE)) -> torch.Tensor:
+    """The demo photos at ``size``, normalised as every weight's transforms do."""
     from petzoo.transforms import SegmentationPresetEval
 
-    prep = SegmentationPresetEval(SIZE)
+    prep = SegmentationPresetEval(size)
     return torch.stack([prep(torch.from_numpy(rgb).permute(2, 0, 1)) for rgb in demo_photos()])
 
 
@@ -218,10 +224,10 @@ def main() -> int:
     for r in rows:
         r["x segnet_dsc"] = r["b32 img/s"] / base if base else float("nan")
     api_rows = [measure_api(name, args.api_repeats) for name in args.models]
-    table = format_table(rows, ["model", "variant", "b1 ms", "b32 img/s", "x segnet_dsc", "argmax agree"])
+    table = format_table(rows, ["model", "px", "variant", "b1 ms", "b32 img/s", "x segnet_dsc", "argmax agree"])
     api_table = format_table(api_rows, ["model", "weight", "as built ms", "optimized ms", "speed-up", "masks agree"])
     machine = describe_device()
-    print(f"\n{table}\n\n{api_table}\n\n{SIZE} px, {machine}")
+    print(f"\n{table}\n\n{api_table}\n\n{SIZE} px unless px says, {machine}")
     if args.markdown:
         doc = INFERENCE_DOC.format(table=table, api_table=api_table, machine=machine, size=SIZE)
         atomic_write(args.markdown, lambda tmp: Path(tmp).write_text(doc))
@@ -239,7 +245,8 @@ by 10-20 % under load.
 b1 ms: latency of one image; b32 img/s: throughput at batch 32; x segnet_dsc:
 throughput relative to segnet_dsc eager. Zoo models run with their DEFAULT
 weights (at {size} px whatever the weight's own input size, so that the
-architectures compare); peers (tv = torchvision, smp =
+architectures compare, except where a model takes one size only: px says,
+e.g. vit_seg's 192 px weight); peers (tv = torchvision, smp =
 segmentation_models_pytorch) have random init, which does not change their
 speed; so have the narrower mobile_fpn widths (its DEFAULT weight is width 1.0).
 argmax agree: share of pixels whose class matches eager fp32 on
