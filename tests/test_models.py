@@ -309,3 +309,5 @@ def test_a_vit_weight_of_another_image_size_builds_at_its_own_size(monkeypatch):
     assert model.fixed_size == (192, 192) and model.builder_kwargs["image_size"] == 192
     with pytest.raises(ValueError, match=rf"^image_size=128 conflicts with {weight!r} \(image_size=192\)"):
         petzoo.vit_seg(weights=weight, image_size=128)
+    with pytest.raises(ValueError, match=rf"^patch_size=16 conflicts with {weight!r} \(patch_size=8\)"):
+        petzoo.vit_seg(weights=weight, config="seed")

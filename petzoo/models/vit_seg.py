@@ -112,15 +112,16 @@ def vit_seg(
 ) -> ViTSeg:
     """ViT segmenter; ``config`` is "small" (CPU-trainable) or "seed" (86.3 M params).
 
-    Keyword arguments override single fields of the configuration; a weight's own fields (e.g. the 192 px
-    ``image_size`` of a weight trained at 192) override the configuration's, and conflict only with a keyword
-    argument passed here.
+    Keyword arguments override single fields of the configuration. A weight's own ``image_size`` (e.g. 192 for a
+    weight trained at 192 px) overrides the configuration's and conflicts only with one passed here; its other
+    fields must match the configuration (``config="seed"`` with a small weight is a one-line conflict).
     """
     if config not in VIT_CONFIGS:
         raise ValueError(f"unknown vit_seg config {config!r}; choose from {sorted(VIT_CONFIGS)}")
     if weights is not None:
         weights = ViTSeg_Weights.verify(weights)
-        kwargs = {**VIT_CONFIGS[config], **weights.builder_kwargs, **kwargs}
+        own_size = {k: v for k, v in weights.builder_kwargs.items() if k == "image_size"}
+        kwargs = {**VIT_CONFIGS[config], **own_size, **kwargs}
     else:
         kwargs = {**VIT_CONFIGS[config], **kwargs}
     return build(ViTSeg, ViTSeg_Weights, weights, progress, num_classes, in_channels, builder="vit_seg", **kwargs)
