@@ -118,10 +118,8 @@ def vit_seg(
     """
     if config not in VIT_CONFIGS:
         raise ValueError(f"unknown vit_seg config {config!r}; choose from {sorted(VIT_CONFIGS)}")
-    if weights is not None:
-        weights = ViTSeg_Weights.verify(weights)
-        own_size = {k: v for k, v in weights.builder_kwargs.items() if k == "image_size"}
-        kwargs = {**VIT_CONFIGS[config], **own_size, **kwargs}
-    else:
-        kwargs = {**VIT_CONFIGS[config], **kwargs}
+    weights = ViTSeg_Weights.verify(weights)
+    own = weights.builder_kwargs if weights is not None else {}
+    own_size = {"image_size": own["image_size"]} if "image_size" in own else {}
+    kwargs = {**VIT_CONFIGS[config], **own_size, **kwargs}
     return build(ViTSeg, ViTSeg_Weights, weights, progress, num_classes, in_channels, builder="vit_seg", **kwargs)
