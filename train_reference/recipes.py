@@ -843,6 +843,7 @@ PTDISTILL_ROUNDS = {"ptdistill_ft": "whole photos", "ptdistill_zoom_ft": "zoom 2
                     "ptdistill_long128_ft2": "the 128 px long round again from its V6, half the lr",
                     "ptdistill_long192_ft2b": "the 192 px long round again from its V9, half the lr",
                     "ptdistill4_long192_ft": "the 192 px long round from its DEFAULT, teacher lite2 V4",
+                    "ptdistill4_long192_ft_2ep": "the 192 px long round from its DEFAULT, teacher lite2 V4, 2 epochs",
                     "ptdistill4_long128_ft": "the 128 px long round from its DEFAULT, teacher lite2 V4",
                     "ptdistill4_long192_ft2": "the 192 px round with teacher lite2 V4 again, half the lr",
                     "ptdistill4_long192_ft3": "the 192 px round with teacher lite2 V4 a third time, a quarter of the lr",
