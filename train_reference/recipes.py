@@ -713,6 +713,8 @@ EXTRA_CANDIDATES["vit_seg"]["ptdistill4_192_ft2"] = ptdistill4(
 # (V11 -> V12: +0.07 pt test, +0.03 other_breeds); fixed before it ran, the DEFAULT rule deciding.
 EXTRA_CANDIDATES["segnet_dsc"]["ptdistill4_long192_ft2"] = ptdistill4(
     "SegNetDSC_Weights.OXFORD_PET_V10", "192", "2", lr="1.25e-4")
+# V11 (not DEFAULT; 30 min here): test 87.89 % / 0.7043 under V9's 88.02 % / 0.7048 (V10 87.88 % / 0.7040),
+# other_breeds 88.05 % / 0.7010 (V9 86.94 % / 0.6820), close-ups 80.99 % (V9 80.25 %): the DEFAULT rule keeps V9.
 
 #: The recipe of each published weight: the candidate with the highest validation
 #: mIoU in the validation stage (numbers in the closing notes of issue 5).
