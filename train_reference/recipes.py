@@ -701,7 +701,7 @@ EXTRA_CANDIDATES["mobile_fpn"]["ptdistill4_256_ft2"] = ptdistill4(
 # vit_seg's V10 (85.92 % test, 1.1 pt under 87 %) ended its 192 px round with the training loss still falling (0.508 in
 # its first epoch, 0.477 in its last, metrics.jsonl): the same round again from V10 at half the lr (1.25e-4), 8 epochs
 # of the 3,184 images (~46 min here, V10's epochs), the continuation that moved it at 128 px (V8 -> V9); fixed before
-# it ran, the DEFAULT rule deciding. (256 px was not chosen: 1,024 tokens against 576, attention over each.)
+# it ran, the DEFAULT rule deciding. (Not 256 px: 1,024 tokens against 576, attention growing with their square.)
 EXTRA_CANDIDATES["vit_seg"]["ptdistill4_192_ft2"] = ptdistill4(
     "ViTSeg_Weights.OXFORD_PET_V10", "192", "8", weight_decay="0.05", lr="1.25e-4",
     model_kwargs=json.dumps({"image_size": 192}))
