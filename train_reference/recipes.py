@@ -715,6 +715,12 @@ EXTRA_CANDIDATES["segnet_dsc"]["ptdistill4_long192_ft2"] = ptdistill4(
     "SegNetDSC_Weights.OXFORD_PET_V10", "192", "2", lr="1.25e-4")
 # V11 (not DEFAULT; 30 min here): test 87.89 % / 0.7043 under V9's 88.02 % / 0.7048 (V10 87.88 % / 0.7040),
 # other_breeds 88.05 % / 0.7010 (V9 86.94 % / 0.6820), close-ups 80.99 % (V9 80.25 %): the DEFAULT rule keeps V9.
+# segnet_dsc's 192 px rounds from V9 ended level with it on test (V10 87.88 %, V11 87.89 % against 88.02 %) while
+# other_breeds rose; mobile_fpn's first round at its teacher's 256 px gained 0.66 pt test (V10 -> V11). The V4-teacher
+# round from its DEFAULT V9 at 256 px, the round's full lr 2.5e-4 for the new size, 2 epochs of the 3,184 images (1.78x
+# the pixels of its 192 px rounds, ~30 min each); fixed before it ran, the DEFAULT rule deciding.
+EXTRA_CANDIDATES["segnet_dsc"]["ptdistill4_256_ft"] = ptdistill4(
+    "SegNetDSC_Weights.OXFORD_PET_V9", "256", "2", lr="2.5e-4")
 
 #: The recipe of each published weight: the candidate with the highest validation
 #: mIoU in the validation stage (numbers in the closing notes of issue 5).
@@ -829,6 +835,7 @@ FINAL["OXFORD_PET_V11"]["mobile_fpn"] = "ptdistill4_256_ft"
 FINAL["OXFORD_PET_V12"]["mobile_fpn"] = "ptdistill4_256_ft2"
 FINAL["OXFORD_PET_V11"]["vit_seg"] = "ptdistill4_192_ft2"
 FINAL["OXFORD_PET_V11"]["segnet_dsc"] = "ptdistill4_long192_ft2"
+FINAL["OXFORD_PET_V12"]["segnet_dsc"] = "ptdistill4_256_ft"
 # segnet's ptdistill4_long128_ft (run as OXFORD_PET_V5 at 8dc76c1, 2 epochs, 56 min here, its first epoch 36 min beside
 # the test suite) was measured, not published: test 84.26 % / 0.6362 / seed IoU 0.6663 and other_breeds 83.21 % / 0.6225
 # under V2's 85.06 % / 0.6380 and 84.00 %, close-ups 76.83 % over V2's 64.31 %, so the DEFAULT rule keeps V2.
