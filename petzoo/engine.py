@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from typing import Callable, Dict, Iterable, Mapping, Optional
 
 import torch
@@ -33,8 +34,15 @@ def train_one_epoch(
     progress: bool = True,
     desc: str = "train",
     prepare: Optional[Callable] = None,
+    report: Optional[Callable[[str], None]] = None,
+    report_every: float = 300.0,
 ) -> Dict[str, float]:
     """One pass over ``loader``; the scheduler (if any) steps per iteration.
+
+    ``report``, when given, receives a line at most every ``report_every`` seconds with the
+    samples done, the throughput and the minutes left in the epoch at that rate, so that a
+    run without a progress bar (in the background, in a log) shows early whether it fits
+    its budget.
 
     ``prepare`` turns each batch into (images, targets) before the forward pass (e.g.
     :class:`petzoo.pseudo.WeakToStrong` labels unlabeled images with the model itself),
@@ -44,6 +52,11 @@ def train_one_epoch(
     """
     model.train()
     total, count = torch.zeros((), device=device), 0
+    try:
+        expected = len(loader) * loader.batch_size
+    except (TypeError, AttributeError):
+        expected = None
+    started = last_report = time.monotonic()
     for batch in tqdm(loader, desc=desc, disable=not progress, leave=False):
         prepared = prepare(batch) if prepare is not None else batch
         images, masks = prepared[0], prepared[1]
@@ -61,6 +74,12 @@ def train_one_epoch(
             scheduler.step()
         total += loss.detach() * len(images)
         count += len(images)
+        now = time.monotonic()
+        if report is not None and now - last_report >= report_every:
+            last_report = now
+            rate = count / max(now - started, 1e-9)
+            left = f", ~{(expected - count) / rate / 60:.1f} min left in the epoch" if expected else ""
+            report(f"{desc}: {count}/{expected if expected else '?'} samples, {rate:.2f} img/s{left}")
     sums = torch.stack([total, torch.tensor(float(count), device=device)])
     if torch.distributed.is_available() and torch.distributed.is_initialized():
         torch.distributed.all_reduce(sums)  # the epoch loss over every rank's samples

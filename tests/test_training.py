@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -103,6 +104,21 @@ def test_run_folder_records_config_and_metrics(synthetic_root, tmp_path):
     row = json.loads((out / "metrics.jsonl").read_text().splitlines()[0])
     assert {"loss", "lr", "seconds", "val"} <= set(row)
     assert not list(out.glob("*.tmp"))
+
+
+def test_a_run_without_a_progress_bar_reports_its_pace_within_each_epoch(synthetic_root, tmp_path, capsys):
+    """A background run (--no-progress, into a log) says early whether it fits its budget: every
+    --log-every minutes the samples done, img/s and the minutes left in the epoch."""
+    run_train(tiny_args(synthetic_root, tmp_path / "run", "--log-every", "1e-9"))
+    lines = [line for line in capsys.readouterr().out.splitlines() if " samples, " in line]
+    assert len(lines) == 8  # 16 images in batches of 4, two epochs
+    assert re.fullmatch(r"epoch 0 @32px: 4/16 samples, [\d.]+ img/s, ~[\d.]+ min left in the epoch "
+                        r"\(1 more epochs after it\)", lines[0]), lines[0]
+    assert lines[-1].startswith("epoch 1 @32px: 16/16 samples, ") and lines[-1].endswith("(0 more epochs after it)")
+    run_train(tiny_args(synthetic_root, tmp_path / "quiet", "--epochs", "1"))  # default: a line per 5 minutes
+    assert " samples, " not in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="--log-every -1: expected minutes"):
+        run_train(tiny_args(synthetic_root, tmp_path / "x", "--log-every", "-1"))
 
 
 def test_validation_images_are_also_scored_at_label_resolution(synthetic_root, tmp_path):

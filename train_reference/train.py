@@ -117,6 +117,8 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--weights", default=None, help="safetensors file or 'Enum.NAME' for --test-only")
     p.add_argument("--eval-batch-size", type=int, default=32)
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--log-every", type=float, default=5.0,
+                   help="minutes between progress lines (samples, img/s, minutes left) when --no-progress; 0: none")
     return p
 
 
@@ -410,6 +412,8 @@ def _main(args, argv: list[str] | None) -> dict:
     offline = bool(args.teachers or args.teachers_files)
     online = args.semi is not None
     semi = offline or online
+    if args.log_every < 0:
+        raise SystemExit(f"--log-every {args.log_every:g}: expected minutes between progress lines, >= 0 (0: none)")
     if online and (offline or args.distill):
         raise SystemExit(f"--semi {args.semi}: the model labels the unlabeled images itself; drop --teachers/--distill")
     if online and args.aug != "strong":
@@ -531,6 +535,9 @@ def _main(args, argv: list[str] | None) -> dict:
         stats = train_one_epoch(
             train_model, loader, criterion, optimizer, device, scheduler, args.amp, args.channels_last,
             progress, desc=f"epoch {epoch} @{size}px", prepare=step,
+            report=(lambda line, left=len(sizes) - epoch - 1: print(f"{line} ({left} more epochs after it)", flush=True))
+            if is_main and not progress and args.log_every > 0 else None,
+            report_every=args.log_every * 60,
         )
         row = {"epoch": epoch, "image_size": size, **stats}
         if step is not None:  # FixMatch's / UniMatch's mask ratio: unlabeled pixels that got a pseudo-label
