@@ -112,9 +112,9 @@ def test_a_run_without_a_progress_bar_reports_its_pace_within_each_epoch(synthet
     run_train(tiny_args(synthetic_root, tmp_path / "run", "--log-every", "1e-9"))
     lines = [line for line in capsys.readouterr().out.splitlines() if " samples, " in line]
     assert len(lines) == 8  # 16 images in batches of 4, two epochs
-    assert re.fullmatch(r"epoch 0 @32px: 4/16 samples, [\d.]+ img/s, ~[\d.]+ min left in the epoch "
-                        r"\(1 more epochs after it\)", lines[0]), lines[0]
-    assert lines[-1].startswith("epoch 1 @32px: 16/16 samples, ") and lines[-1].endswith("(0 more epochs after it)")
+    assert re.fullmatch(r"epoch 0 @32px: 4/16 samples, [\d.]+ img/s, ~[\d.]+ min left in the epoch; "
+                        r"1 epoch\(s\) after this one", lines[0]), lines[0]
+    assert lines[-1].startswith("epoch 1 @32px: 16/16 samples, ") and lines[-1].endswith("; 0 epoch(s) after this one")
     run_train(tiny_args(synthetic_root, tmp_path / "quiet", "--epochs", "1"))  # default: a line per 5 minutes
     assert " samples, " not in capsys.readouterr().out
     with pytest.raises(SystemExit, match="--log-every -1: expected minutes"):

@@ -722,8 +722,9 @@ EXTRA_CANDIDATES["segnet_dsc"]["ptdistill4_long192_ft2"] = ptdistill4(
 EXTRA_CANDIDATES["segnet_dsc"]["ptdistill4_256_ft"] = ptdistill4(
     "SegNetDSC_Weights.OXFORD_PET_V9", "256", "2", lr="2.5e-4")
 # Started as OXFORD_PET_V12 (at 2477faa) and stopped in its first epoch: its pace put the 2 epochs well over the
-# 100-minute budget on that session's machine (its log gave no pace before the first epoch ended; train.py's
-# --log-every lines now do). Not run to the end, nothing measured or published; the name OXFORD_PET_V12 stays free.
+# 100-minute budget on that session's machine (its log gave no pace before the first epoch ended). The same command
+# started again with train.py's --log-every 1 read 0.79 img/s, ~63 min left in the first epoch after 176 of its
+# 3,184 samples, and was stopped there. Not run to the end, nothing measured or published; OXFORD_PET_V12 stays free.
 
 #: The recipe of each published weight: the candidate with the highest validation
 #: mIoU in the validation stage (numbers in the closing notes of issue 5).

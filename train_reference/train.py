@@ -382,6 +382,11 @@ def deterministic_mode(enabled: bool):
         torch.backends.cudnn.benchmark = before[2]
 
 
+def pace_report(epochs_after: int):
+    """--log-every's line printer for one epoch: the engine's pace line and the epochs still to come."""
+    return lambda line: print(f"{line}; {epochs_after} epoch(s) after this one", flush=True)
+
+
 def main(args, argv: list[str] | None = None) -> dict:
     """Train (or with --test-only evaluate); ``argv`` is recorded as the command (default sys.argv)."""
     with deterministic_mode(args.deterministic):
@@ -535,8 +540,7 @@ def _main(args, argv: list[str] | None) -> dict:
         stats = train_one_epoch(
             train_model, loader, criterion, optimizer, device, scheduler, args.amp, args.channels_last,
             progress, desc=f"epoch {epoch} @{size}px", prepare=step,
-            report=(lambda line, left=len(sizes) - epoch - 1: print(f"{line} ({left} more epochs after it)", flush=True))
-            if is_main and not progress and args.log_every > 0 else None,
+            report=pace_report(len(sizes) - epoch - 1) if is_main and not progress and args.log_every > 0 else None,
             report_every=args.log_every * 60,
         )
         row = {"epoch": epoch, "image_size": size, **stats}
