@@ -74,10 +74,9 @@ def train_one_epoch(
             scheduler.step()
         total += loss.detach() * len(images)
         count += len(images)
-        now = time.monotonic()
-        if report is not None and now - last_report >= report_every:
-            last_report = now
-            rate = count / max(now - started, 1e-9)
+        if report is not None and time.monotonic() - last_report >= report_every:
+            last_report = time.monotonic()
+            rate = count / max(last_report - started, 1e-9)
             left = f", ~{(expected - count) / rate / 60:.1f} min left in the epoch" if expected else ""
             report(f"{desc}: {count}/{expected if expected else '?'} samples, {rate:.2f} img/s{left}")
     sums = torch.stack([total, torch.tensor(float(count), device=device)])
