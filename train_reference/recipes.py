@@ -725,6 +725,9 @@ EXTRA_CANDIDATES["segnet_dsc"]["ptdistill4_256_ft"] = ptdistill4(
 # 100-minute budget on that session's machine (its log gave no pace before the first epoch ended). The same command
 # started again with train.py's --log-every 1 read 0.79 img/s, ~63 min left in the first epoch after 176 of its
 # 3,184 samples, and was stopped there. Not run to the end, nothing measured or published; OXFORD_PET_V12 stays free.
+# Run again (2026-12-03, stop 46) once train.py kept freed memory in the process (--hold-memory, its default now): the
+# same command's first lines read 2.4 img/s at 256 px against 0.97 img/s without it on the same machine, ~22 min an
+# epoch; the DEFAULT rule deciding.
 
 #: The recipe of each published weight: the candidate with the highest validation
 #: mIoU in the validation stage (numbers in the closing notes of issue 5).
@@ -839,6 +842,7 @@ FINAL["OXFORD_PET_V11"]["mobile_fpn"] = "ptdistill4_256_ft"
 FINAL["OXFORD_PET_V12"]["mobile_fpn"] = "ptdistill4_256_ft2"
 FINAL["OXFORD_PET_V11"]["vit_seg"] = "ptdistill4_192_ft2"
 FINAL["OXFORD_PET_V11"]["segnet_dsc"] = "ptdistill4_long192_ft2"
+FINAL["OXFORD_PET_V12"]["segnet_dsc"] = "ptdistill4_256_ft"
 # segnet's ptdistill4_long128_ft (run as OXFORD_PET_V5 at 8dc76c1, 2 epochs, 56 min here, its first epoch 36 min beside
 # the test suite) was measured, not published: test 84.26 % / 0.6362 / seed IoU 0.6663 and other_breeds 83.21 % / 0.6225
 # under V2's 85.06 % / 0.6380 and 84.00 %, close-ups 76.83 % over V2's 64.31 %, so the DEFAULT rule keeps V2.

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ctypes
 import hashlib
 import json
 import math
@@ -119,6 +120,9 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--log-every", type=float, default=5.0,
                    help="minutes between progress lines (samples, img/s, minutes left) when --no-progress; 0: none")
+    p.add_argument("--hold-memory", action=argparse.BooleanOptionalAction, default=True,
+                   help="glibc: keep freed memory in the process instead of handing each large tensor back to the "
+                        "OS (no page faults on every step's activations; speed only, same numbers)")
     return p
 
 
@@ -387,6 +391,22 @@ def pace_report(epochs_after: int):
     return lambda line: print(f"{line}; {epochs_after} epoch(s) after this one", flush=True)
 
 
+def hold_freed_memory() -> bool:
+    """Ask glibc's malloc to keep freed memory: no mmap for large blocks (M_MMAP_MAX 0) and no trimming of the heap's
+    top (M_TRIM_THRESHOLD at its maximum). By default every tensor over 32 MB (a batch's activations) is mmapped and
+    unmapped again, so each step page-faults its activations in anew; where faults are dear (a sandboxed 2-core CPU,
+    half its time in the kernel) that doubled a step. Returns False where it does not apply (not glibc)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    m_trim_threshold, m_mmap_max = -1, -4  # <malloc.h>
+    return mallopt(m_mmap_max, 0) == 1 and mallopt(m_trim_threshold, 2**31 - 1) == 1
+
+
 def main(args, argv: list[str] | None = None) -> dict:
     """Train (or with --test-only evaluate); ``argv`` is recorded as the command (default sys.argv)."""
     with deterministic_mode(args.deterministic):
@@ -396,6 +416,8 @@ def main(args, argv: list[str] | None = None) -> dict:
 def _main(args, argv: list[str] | None) -> dict:
     rank, world, device = init_distributed(args)
     is_main = rank == 0
+    if args.hold_memory:
+        hold_freed_memory()
     progress = is_main and not args.no_progress
     model_kwargs = json.loads(args.model_kwargs)
     seed_everything(args.seed)
