@@ -121,6 +121,43 @@ def test_a_run_without_a_progress_bar_reports_its_pace_within_each_epoch(synthet
         run_train(tiny_args(synthetic_root, tmp_path / "x", "--log-every", "-1"))
 
 
+HOLD_PROBE = """
+import ctypes, sys
+import torch
+sys.path.insert(0, sys.argv[1])
+import train
+class Info(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in
+                "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost".split()]
+libc = ctypes.CDLL("libc.so.6")
+libc.mallinfo2.restype = Info
+def step():  # a 64 MB activation, made and freed as a training step does
+    t = torch.ones(64 << 20, dtype=torch.uint8)
+    mapped = libc.mallinfo2().hblkhd
+    del t
+    return mapped, libc.mallinfo2().arena
+before = step()
+held = train.hold_freed_memory()
+print(before[0], held, *step())
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or os.confstr("CS_GNU_LIBC_VERSION") is None,
+                    reason="glibc's malloc only")
+def test_hold_memory_keeps_a_steps_large_tensors_in_the_process_heap():
+    """By default glibc maps every block over 32 MB on its own and unmaps it when freed, so each training step
+    faults its activations in anew (half of a step in the kernel on the 2-core sandbox). --hold-memory's
+    hold_freed_memory() serves them from the heap and keeps the heap when they are freed."""
+    out = subprocess.run([sys.executable, "-c", HOLD_PROBE, str(ROOT / "train_reference")],
+                         capture_output=True, text=True, check=True).stdout.split()
+    mapped_before, held, mapped_after, heap_after_free = out[0], out[1], int(out[2]), int(out[3])
+    assert int(mapped_before) >= 64 << 20  # the default: mmapped on its own
+    assert held == "True"
+    assert mapped_after < 64 << 20 and heap_after_free >= 64 << 20  # from the heap, kept after the free
+    assert train.get_args_parser().parse_args(["--model", "unet"]).hold_memory  # on by default
+    assert not train.get_args_parser().parse_args(["--model", "unet", "--no-hold-memory"]).hold_memory
+
+
 def test_validation_images_are_also_scored_at_label_resolution(synthetic_root, tmp_path):
     res = run_train(tiny_args(synthetic_root, tmp_path / "run", "--val-split", "0.25", "--epochs", "1"))
     ds = OxfordIIITPet(synthetic_root, "trainval")
