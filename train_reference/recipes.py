@@ -728,6 +728,14 @@ EXTRA_CANDIDATES["segnet_dsc"]["ptdistill4_256_ft"] = ptdistill4(
 # Run again (2026-12-03, stop 46) once train.py kept freed memory in the process (--hold-memory, its default now): the
 # same command's first lines read 2.4 img/s at 256 px against 0.97 img/s without it on the same machine, ~22 min an
 # epoch; the DEFAULT rule deciding.
+# vit_seg (V11: 86.00 % test, 1.0 pt under 87 %): its move from 128 to 192 px gained 1.01 pt test (V9 -> V10), its
+# half-lr continuation at 192 px 0.08 (V10 -> V11). The V4-teacher round from V11 at the teacher's and the labels' 256
+# px (a 32x32 grid, V11's position embedding resampled), the round's full lr 2.5e-4 for the new grid, 3 epochs of the
+# 3,184 images (~2.25x the compute of a 192 px epoch: 1.78x the tokens, attention over 1,024 of them; ~40 min here);
+# fixed before it ran, the DEFAULT rule deciding.
+EXTRA_CANDIDATES["vit_seg"]["ptdistill4_256_ft"] = ptdistill4(
+    "ViTSeg_Weights.OXFORD_PET_V11", "256", "3", weight_decay="0.05", lr="2.5e-4",
+    model_kwargs=json.dumps({"image_size": 256}))
 
 #: The recipe of each published weight: the candidate with the highest validation
 #: mIoU in the validation stage (numbers in the closing notes of issue 5).
@@ -843,6 +851,7 @@ FINAL["OXFORD_PET_V12"]["mobile_fpn"] = "ptdistill4_256_ft2"
 FINAL["OXFORD_PET_V11"]["vit_seg"] = "ptdistill4_192_ft2"
 FINAL["OXFORD_PET_V11"]["segnet_dsc"] = "ptdistill4_long192_ft2"
 FINAL["OXFORD_PET_V12"]["segnet_dsc"] = "ptdistill4_256_ft"
+FINAL["OXFORD_PET_V12"]["vit_seg"] = "ptdistill4_256_ft"
 # segnet's ptdistill4_long128_ft (run as OXFORD_PET_V5 at 8dc76c1, 2 epochs, 56 min here, its first epoch 36 min beside
 # the test suite) was measured, not published: test 84.26 % / 0.6362 / seed IoU 0.6663 and other_breeds 83.21 % / 0.6225
 # under V2's 85.06 % / 0.6380 and 84.00 %, close-ups 76.83 % over V2's 64.31 %, so the DEFAULT rule keeps V2.
