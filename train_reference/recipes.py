@@ -726,8 +726,12 @@ EXTRA_CANDIDATES["segnet_dsc"]["ptdistill4_256_ft"] = ptdistill4(
 # started again with train.py's --log-every 1 read 0.79 img/s, ~63 min left in the first epoch after 176 of its
 # 3,184 samples, and was stopped there. Not run to the end, nothing measured or published; OXFORD_PET_V12 stays free.
 # Run again (2026-12-03, stop 46) once train.py kept freed memory in the process (--hold-memory, its default now): the
-# same command's first lines read 2.4 img/s at 256 px against 0.97 img/s without it on the same machine, ~22 min an
-# epoch; the DEFAULT rule deciding.
+# same command with the flag's mallopt set by environment (MALLOC_MMAP_MAX_=0 ...) read 2.4 img/s at 256 px against
+# 0.97 img/s without it on the same machine; run with the flag (at 3ece2bb) its epochs took 1,271 s and 1,366 s (2.3-2.5
+# img/s, 44 min in all). Measured, not published (publish.py, fp16): test 86.70 % / 0.6855 / seed IoU 0.7056 and
+# other_breeds 86.64 % / 0.6750 under V9's 88.02 % / 0.7048 and 86.94 % / 0.6820, close-ups 78.72 % under V9's 80.25 %:
+# segnet_dsc at 256 px lost 1.3 pt test where mobile_fpn's first 256 px round had gained 0.66. Its 256 px line ends
+# here; OXFORD_PET_V12 stays free for segnet_dsc.
 # vit_seg (V11: 86.00 % test, 1.0 pt under 87 %): its move from 128 to 192 px gained 1.01 pt test (V9 -> V10), its
 # half-lr continuation at 192 px 0.08 (V10 -> V11). The V4-teacher round from V11 at the teacher's and the labels' 256
 # px (a 32x32 grid, V11's position embedding resampled), the round's full lr 2.5e-4 for the new grid, 3 epochs of the
@@ -854,7 +858,6 @@ FINAL["OXFORD_PET_V11"]["mobile_fpn"] = "ptdistill4_256_ft"
 FINAL["OXFORD_PET_V12"]["mobile_fpn"] = "ptdistill4_256_ft2"
 FINAL["OXFORD_PET_V11"]["vit_seg"] = "ptdistill4_192_ft2"
 FINAL["OXFORD_PET_V11"]["segnet_dsc"] = "ptdistill4_long192_ft2"
-FINAL["OXFORD_PET_V12"]["segnet_dsc"] = "ptdistill4_256_ft"
 # segnet's ptdistill4_long128_ft (run as OXFORD_PET_V5 at 8dc76c1, 2 epochs, 56 min here, its first epoch 36 min beside
 # the test suite) was measured, not published: test 84.26 % / 0.6362 / seed IoU 0.6663 and other_breeds 83.21 % / 0.6225
 # under V2's 85.06 % / 0.6380 and 84.00 %, close-ups 76.83 % over V2's 64.31 %, so the DEFAULT rule keeps V2.
