@@ -742,11 +742,10 @@ EXTRA_CANDIDATES["vit_seg"]["ptdistill4_256_ft"] = ptdistill4(
     model_kwargs=json.dumps({"image_size": 256}))
 # Started as OXFORD_PET_V12 (at ba00cb9) and stopped in its first epoch: beside segnet_dsc V12's publish its
 # --log-every lines read 1.16-1.23 img/s (1,440 of 3,184 samples after ~20 min): ~43 min an epoch at that pace, ~2 h
-# for the 3 epochs against the ~40 min fixed for them; even at twice that pace alone (~66 min) too late in the session
-# to leave room for a publish, the docs and the checks. Not run to the end, nothing measured or published.
-# Alone (a probe of the same command, stopped after ~3.5 min) it read 3.5 img/s (656 samples), ~15 min an epoch: the
-# same round for 2 epochs of the 3,184 images (~30 min here) is what the rest of this session holds; fixed before it
-# ran, the DEFAULT rule deciding.
+# for the 3 epochs against the ~40 min fixed for them, and it was stopped on that reading. Not run to the end, nothing
+# measured or published. Alone (a probe of the same command, stopped after ~3.5 min) it read 3.5 img/s (656 samples),
+# ~15 min an epoch: the contended pace had misled the stop. What was left of the session then held 2 epochs of the
+# 3,184 images (~30 min here): that round, fixed before it ran, the DEFAULT rule deciding.
 EXTRA_CANDIDATES["vit_seg"]["ptdistill4_256_ft_2ep"] = merged(EXTRA_CANDIDATES["vit_seg"]["ptdistill4_256_ft"],
                                                               {"epochs": "2"})
 # Run as OXFORD_PET_V12 at 0073f8f (epochs of 888 s and 853 s, 29 min): measured, not published (publish.py, fp16):
