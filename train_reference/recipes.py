@@ -669,6 +669,8 @@ EXTRA_CANDIDATES["vit_seg"]["ptdistill4_long128_ft2"] = ptdistill4(
 # 5-epoch start from 2a95ef4 took 1,264 s) the 100-minute budget holds 4 epochs (~85 min, fixed at 3ef926a and stopped
 # at once to give the CPU to the fast tier's narrowing); 2 is what the rest of that session held.
 EXTRA_CANDIDATES["segnet"]["ptdistill4_long128_ft"] = ptdistill4("SegNet_Weights.OXFORD_PET_V2", "128", "2")
+# Its pace on stop 46's machine (probes of the same command, --log-every 1, stopped after ~3 min): 1.91 img/s with
+# train.py's --hold-memory, 1.58 img/s with --no-hold-memory, ~28 min an epoch: 3 epochs fit the 100-minute budget.
 
 # vit_seg (V9: 84.91 % test, 2.1 pt under its 87 % target) has only ever run at 128 px, where its per-patch head
 # paints 8x8-pixel patches of a 16x16 grid; every CNN family gained from 192 px (the fast tier on its folds: +1.5 / +1.7
