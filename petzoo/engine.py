@@ -74,8 +74,8 @@ def train_one_epoch(
             scheduler.step()
         total += loss.detach() * len(images)
         count += len(images)
-        if report is not None and time.monotonic() - last_report >= report_every:
-            last_report = time.monotonic()
+        if report is not None and (now := time.monotonic()) - last_report >= report_every:
+            last_report = now
             rate = count / max(last_report - started, 1e-9)
             left = f", ~{(expected - count) / rate / 60:.1f} min left in the epoch" if expected else ""
             report(f"{desc}: {count}/{expected if expected else '?'} samples, {rate:.2f} img/s{left}")
