@@ -774,8 +774,9 @@ EXTRA_CANDIDATES["vit_seg"]["ptdistill4_192_ft3"] = ptdistill4(
 # steps shrink (+1.01, +0.08, +0.06 pt test). publish.py --default-if-better made it the DEFAULT; the move was held back
 # (V11 stays DEFAULT, V12 published and archived) because docs/default-model.md, which a DEFAULT move regenerates,
 # measured every model 1.4-1.8x slower that night than the committed docs (made 2026-12-03 17:18; rembg's u2netp
-# too: 276 -> 343 ms a photo in docs/peers.md), which put unet_efficientnet_lite2 over the 33.3 ms real-time bar (44.8 and 54.7 ms against 30.2) and
-# would have moved the package's default model on the host's speed alone. Move it when the rule re-measures normally.
+# too: 276 -> 343 ms a photo in docs/peers.md), which put unet_efficientnet_lite2 over the 33.3 ms real-time bar (44.8
+# and 54.7 ms against 30.2) and would have moved the package's default model on the host's speed alone. Move it when
+# the rule re-measures normally.
 
 #: The recipe of each published weight: the candidate with the highest validation
 #: mIoU in the validation stage (numbers in the closing notes of issue 5).
