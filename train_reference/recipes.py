@@ -783,7 +783,7 @@ EXTRA_CANDIDATES["vit_seg"]["ptdistill4_192_ft3"] = ptdistill4(
 # fixed before it ran, the DEFAULT rule deciding.
 EXTRA_CANDIDATES["mobile_fpn"]["ptdistill4_256_ft4"] = ptdistill4(
     "MobileFPN_Weights.OXFORD_PET_V13", "256", "12", lr="3.125e-5")
-# V14 (33 min here, epochs of 158-182 s): test 89.37 % / 0.7241, other_breeds 89.01 % / 0.7147, close-ups 85.41 %, over
+# V14 (34 min here, epochs of 155-182 s): test 89.37 % / 0.7241, other_breeds 89.01 % / 0.7147, close-ups 85.41 %, over
 # V10's 88.58 % / 0.7109, 88.94 % / 0.7145 and 84.99 %: publish.py --default-if-better made it the DEFAULT. Held back
 # like vit_seg V12 (above; V10 stays DEFAULT, V14 published and archived): benchmarks/default_model.py, run alone,
 # read unet_efficientnet_lite2 at 44.5 ms at the stop's start and 52.7 ms right after the publish against the
