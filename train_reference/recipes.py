@@ -514,8 +514,8 @@ EXTRA_CANDIDATES["segnet_dsc"]["ptdistill_long192_ft2b"] = ptdistill_ft(
 PT_TEACHER_V4 = "UNetEfficientNetLite2_Weights.OXFORD_PET_V4"
 
 
-def ptdistill4(start: str, size: str, epochs: str, **more: str) -> Recipe:
-    return merged(ptdistill_ft(start, size, epochs, unlabeled_limit="2684", **more)["ptdistill_zoom_ft"],
+def ptdistill4(start: str, size: str, epochs: str, unlabeled_limit: str = "2684", **more: str) -> Recipe:
+    return merged(ptdistill_ft(start, size, epochs, unlabeled_limit=unlabeled_limit, **more)["ptdistill_zoom_ft"],
                   {"teachers": [PT_TEACHER_V4]})
 
 
@@ -794,9 +794,8 @@ EXTRA_CANDIDATES["mobile_fpn"]["ptdistill4_256_ft4"] = ptdistill4(
 # V4-teacher round from V2 at 192 px (2.25x the pixels of its 128 px rounds: ~0.85 img/s from their 1.91), one epoch
 # of the 500 labeled + 1,500 unlabeled photos (spread over the 2,684; ~40 min here), at the round's default lr;
 # fixed before it ran, the DEFAULT rule deciding.
-EXTRA_CANDIDATES["segnet"]["ptdistill4_192_ft_1500"] = merged(
-    ptdistill_ft("SegNet_Weights.OXFORD_PET_V2", "192", "1", unlabeled_limit="1500")["ptdistill_zoom_ft"],
-    {"teachers": [PT_TEACHER_V4]})
+EXTRA_CANDIDATES["segnet"]["ptdistill4_192_ft_1500"] = ptdistill4(
+    "SegNet_Weights.OXFORD_PET_V2", "192", "1", unlabeled_limit="1500")
 # Run as OXFORD_PET_V5 at 78bc5fa (one epoch of 2,673 s, 0.75-0.80 img/s, 45 min): measured, not published
 # (publish.py, fp16): test 83.68 % / 0.6273 / seed IoU 0.6552 and other_breeds 81.64 % / 0.5981 / 0.6301 under V2's
 # 85.06 % / 0.6380 and 84.00 % / 0.6195, close-ups 73.73 % (V2 64.31 %): segnet lost both splits at 192 px, as at
