@@ -116,7 +116,9 @@ def test_distill_doc_is_the_table_of_the_committed_logs_and_manifest():
     import distill_table
 
     doc, command, folders = generated_by("distill.md", "distill_table.py")
-    assert len(folders) >= 2 and all((f / "unet_semi_ft_ptdistill_zoom" / "eval.json").is_file() for f in folders)
+    # run folders of the validation (unet's, segnet_dsc's), each holding a distilled arm of some model
+    assert len(folders) >= 2 and all(any((r / "eval.json").is_file() for r in f.glob("*_semi_ft128_ptdistill_zoom"))
+                                     for f in folders)
     assert distill_table.markdown(folders, command) == doc, "rerun the command in the doc"
 
 

@@ -1,22 +1,25 @@
 """Distillation from the pretrained teacher into every seed family (issue 22): the report.
 
     python train_reference/distill_table.py train_reference/logs/ptdistill_val/s0 \
-        train_reference/logs/ptdistill_val/s1 [--markdown docs/distill.md]
+        train_reference/logs/ptdistill_val/s1 train_reference/logs/ptdistill_val_segnet_dsc/s0 \
+        train_reference/logs/ptdistill_val_segnet_dsc/s1 [--markdown docs/distill.md]
 
 Three tables, every number read from a file of the repo, nothing typed:
 1. the teachers: the published accurate-tier weights (test, other_breeds; V1, then V4 for the ptdistill4_*
    rounds) and, per seed, the clean validation-fold teacher (unet_efficientnet_lite2 pt192 trained on that
-   seed's train part; ``train_reference/logs/ptval``);
-2. validation (folders given, one per seed: ``recipes.py val --models unet --recipes semi_sup semi_ft_sup
-   semi_ft_ptdistill_zoom semi_ft128_sup semi_ft128_ptdistill ... --extra '--seed N'`` run into the folder
-   holding that seed's pt192 teacher): the same seed's 64 px supervised start continued on labels only, or
-   distilled from the pretrained teacher, at 64 and at 128 px;
+   seed's train part; ``train_reference/logs/ptval``, or the validation folder's own);
+2. validation (folders given, one per seed and model: ``recipes.py val --models unet --recipes semi_sup
+   semi_ft_sup semi_ft_ptdistill_zoom semi_ft128_sup semi_ft128_ptdistill ... --extra '--seed N'`` run into the
+   folder holding that seed's pt192 teacher): the same seed's 64 px supervised start continued on labels only, or
+   distilled from the pretrained teacher, at 64 and at 128 px. A folder may hold its own fold teacher (the pt192
+   recipe rerun there with the same --seed, before the students): it is listed with the teachers, not as a row;
 3. old DEFAULT against the new weights per family (``recipes.ptdistill_weights``: the fine-tunes of
    ``recipes.PTDISTILL_ROUNDS`` published per ``recipes.FINAL``), test and other_breeds pixel accuracy / mIoU / seed IoU from each weight's meta
    (publish.py's evaluation), training minutes, the gap to the round's own teacher on test, and the DEFAULT now.
 """
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Dict, List
@@ -37,7 +40,11 @@ def pct(x: float) -> str:
     return f"{x * 100:.2f} %"
 
 
-def teacher_rows() -> List[Dict[str, str]]:
+#: The fold teacher's run name (recipes.PT_FOLD_TEACHER's folder).
+FOLD_TEACHER_RUN = "unet_efficientnet_lite2_pt192"
+
+
+def teacher_rows(folders: List[Path]) -> List[Dict[str, str]]:
     rows = []
     for name, role in ((recipes.PT_TEACHER, "the final runs' teacher"),
                        (recipes.PT_TEACHER_V4, "the teacher of the ptdistill4_* rounds")):
@@ -47,12 +54,18 @@ def teacher_rows() -> List[Dict[str, str]]:
         rows.append({"teacher": f"{type(member).__name__}.{member.name} (published; {role})",
                      "trained on": f"all 500 trainval{unlabeled}",
                      "scores": "; ".join(f"{s} {pct(m[s]['pixel_acc'])} / mIoU {m[s]['miou']:.4f}" for s in SPLITS)})
-    for fold in sorted(FOLD_TEACHERS.iterdir()):
-        run = fold / "unet_efficientnet_lite2_pt192"
+    # the unet validation's teachers (run into folders of their own), then each validation folder's own teacher
+    own = [f for f in folders if (f / FOLD_TEACHER_RUN / "eval.json").is_file()]
+    for fold in sorted(FOLD_TEACHERS.iterdir()) + own:
+        run = fold / FOLD_TEACHER_RUN
         if (run / "eval.json").is_file():
             s = val_scores(run)
-            rows.append({"teacher": f"unet_efficientnet_lite2 pt192, seed {fold.name.removeprefix('s')} "
-                                    "(validation runs' teacher)",
+            students = ["unet"] if fold.parent == FOLD_TEACHERS else sorted(
+                {json.loads((r / "config.json").read_text())["args"]["model"]
+                 for r in fold.iterdir() if r.name != FOLD_TEACHER_RUN})
+            whose = f"the {', '.join(students)} validation runs' teacher"
+            seed = json.loads((run / "config.json").read_text())["args"]["seed"]
+            rows.append({"teacher": f"unet_efficientnet_lite2 pt192, seed {seed} ({whose})",
                          "trained on": "450 train images of that seed's fold",
                          "scores": f"val {pct(s['pixel_acc'])} / mIoU {s['miou']:.4f}"})
     return rows
@@ -86,7 +99,7 @@ def family_rows() -> List[Dict[str, str]]:
 
 
 def markdown(folders: List[Path], command: str) -> str:
-    val = val_table(folders)
+    val = [row for row in val_table(folders) if f"{row['model']}_{row['recipe']}" != FOLD_TEACHER_RUN]
     val_cols = ["model", "recipe", "px", "epochs", "lr", "data", "val mIoU per seed", "mean val mIoU",
                 "mean val pixel acc", "min/run", "seeds"]
     fam = family_rows()
@@ -101,12 +114,13 @@ def markdown(folders: List[Path], command: str) -> str:
         "",
         "## Teachers",
         "",
-        *md_table(teacher_rows(), ["teacher", "trained on", "scores"]),
+        *md_table(teacher_rows(folders), ["teacher", "trained on", "scores"]),
         "",
-        "## Validation (unet at 64 and 128 px, from the same seed's supervised start)",
+        "## Validation (unet at 64 and 128 px, segnet_dsc at 128 px, from the same seed's supervised start)",
         "",
         "semi_sup: the start, 30 epochs at 64 px on the 450 labeled train images of the seed's fold. Each other "
-        "row continues it for the same number of samples (13,500; lr 5e-4, strong photometric augmentation): "
+        "row continues it for the same number of samples (13,500 at 64 px, 6,750 at 128 px; lr 5e-4, strong "
+        "photometric augmentation): "
         "`_sup` on the labels only; `_ptdistill*` on the labeled images plus 900 unlabeled photos (27 breeds, none "
         "of the 5 labeled ones) with the fold teacher's soft targets, `_zoom` with zoom up to 2x and CutMix, "
         "`_lab` with the teacher's predictions mixed half and half into the labeled images' targets "
