@@ -98,6 +98,15 @@ def family_rows() -> List[Dict[str, str]]:
     return rows
 
 
+def arms_px(val: List[Dict[str, str]]) -> str:
+    """Which model's arms ran at which sizes (the start, semi_sup, aside), from the validation rows: the heading."""
+    px: Dict[str, set] = {}
+    for row in val:
+        if row["recipe"] != "semi_sup":
+            px.setdefault(row["model"], set()).add(int(row["px"]))
+    return ", ".join(f"{m} at {' and '.join(str(x) for x in sorted(sizes))} px" for m, sizes in sorted(px.items()))
+
+
 def markdown(folders: List[Path], command: str) -> str:
     val = [row for row in val_table(folders) if f"{row['model']}_{row['recipe']}" != FOLD_TEACHER_RUN]
     val_cols = ["model", "recipe", "px", "epochs", "lr", "data", "val mIoU per seed", "mean val mIoU",
@@ -116,7 +125,7 @@ def markdown(folders: List[Path], command: str) -> str:
         "",
         *md_table(teacher_rows(folders), ["teacher", "trained on", "scores"]),
         "",
-        "## Validation (unet at 64 and 128 px, segnet_dsc at 128 px, from the same seed's supervised start)",
+        f"## Validation ({arms_px(val)}, from the same seed's supervised start)",
         "",
         "semi_sup: the start, 30 epochs at 64 px on the 450 labeled train images of the seed's fold. Each other "
         "row continues it for the same number of samples (13,500 at 64 px, 6,750 at 128 px; lr 5e-4, strong "
