@@ -786,8 +786,9 @@ EXTRA_CANDIDATES["vit_seg"]["ptdistill4_192_ft3"] = ptdistill4(
 # (V11 stays DEFAULT, V12 published and archived) because docs/default-model.md, which a DEFAULT move regenerates,
 # measured every model 1.4-1.8x slower that night than the committed docs (made 2026-12-03 17:18; rembg's u2netp
 # too: 276 -> 343 ms a photo in docs/peers.md), which put unet_efficientnet_lite2 over the 33.3 ms real-time bar (44.8
-# and 54.7 ms against 30.2) and would have moved the package's default model on the host's speed alone. Move it when
-# the rule re-measures normally.
+# and 54.7 ms against 30.2) and would have moved the package's default model on the host's speed alone. Moved (V12
+# DEFAULT, V11 archived) on 2026-12-04, when benchmarks/default_model.py, run alone at the session's start, read
+# unet_efficientnet_lite2 at 24.9 ms and picked it again.
 # Stop 48 (2026-12-04): mobile_fpn's 256 px line once more (V11 -> V12 -> V13: +0.07 then +0.04 pt test, other_breeds
 # mIoU 0.7139, 0.7141, 0.7141 against V10's 0.7145), from V13 at an eighth of the lr (3.125e-5), 12 epochs of the 3,184
 # images (V13's round: 28 min here), the fourth step that moved its 192 px line (V9 -> V10: other_breeds mIoU +0.0008);
@@ -799,7 +800,8 @@ EXTRA_CANDIDATES["mobile_fpn"]["ptdistill4_256_ft4"] = ptdistill4(
 # like vit_seg V12 (above; V10 stays DEFAULT, V14 published and archived): benchmarks/default_model.py, run alone,
 # read unet_efficientnet_lite2 at 44.5 ms at the stop's start and 52.7 ms right after the publish against the
 # committed 30.2 (fpn_efficientnet_lite0 14.3 and 15.8 against 8.91), so regenerating docs/default-model.md would
-# again move the package's default model on the host's speed alone. Move both when the rule re-measures normally.
+# again move the package's default model on the host's speed alone. Moved with vit_seg V12 on 2026-12-04 (V14
+# DEFAULT, V10 archived), when the rule re-measured lite2 at 24.9 ms.
 # segnet (V2: 85.06 % test, 4.4 pt under 89.5 %) has only ever run at 128 px, where every other family's move to
 # 192 px gained (fcn V3 -> V4 +0.80 pt test, vit_seg V9 -> V10 +1.01; segnet_dsc has run at 192 px since its V3). The
 # V4-teacher round from V2 at 192 px (2.25x the pixels of its 128 px rounds: ~0.85 img/s from their 1.91), one epoch
