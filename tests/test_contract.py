@@ -453,3 +453,23 @@ def test_fast_model_expansions_arg_builds_the_design_or_names_what_is_wrong():
         with pytest.raises(argparse.ArgumentTypeError, match="expected a JSON object") as err:
             fast_model.expansions_arg(value)
         assert repr(value) in str(err.value) and why in str(err.value) and "\n" not in str(err.value)
+
+
+def test_fast_model_target_verdict_names_each_part_that_fails():
+    """benchmarks/fast_model.py's per-weight target line: met only at the table's size, >= 90.5 % test and >= 1.0x
+    LR-ASPP in all three readings; otherwise it names each failing part with its number."""
+    from types import SimpleNamespace
+
+    fast_model = benchmark_module("fast_model")
+
+    def weight(acc, px):
+        return SimpleNamespace(meta={"_metrics": {"test": {"pixel_acc": acc}}, "image_size": px})
+
+    fast = {("passes", "b1 speed x lraspp"): 1.5, ("passes", "b32 x lraspp"): 1.3, ("fused", "b32 x lraspp"): 1.2}
+    assert fast_model.target_verdict(weight(0.905013, 128), 128, fast) == "test 90.501 % at 128 px: target met"
+    assert fast_model.target_verdict(weight(0.90484, 128), 128, fast).endswith("(test 90.484 % < 90.5 %)")
+    slow = {**fast, ("fused", "b32 x lraspp"): 0.86}
+    verdict = fast_model.target_verdict(weight(0.9117, 192), 128, slow)
+    assert verdict.startswith("test 91.170 % at 192 px: target not met (")
+    assert "its input is 192 px, not 128" in verdict and "fused b32 0.86x < 1.0x" in verdict
+    assert "passes" not in verdict
