@@ -163,3 +163,14 @@ def test_closeup_scores_are_what_segment_returns():
     for truth in (user, (user + 1) % 3):
         scored = closeup.measure("mobile_fpn", "DEFAULT", [(image, truth)])
         assert scored["pixel_acc"] == (1.0 if truth is user else 0.0)
+
+
+def test_readme_names_the_weights_the_fast_model_doc_finds_on_target():
+    """The README's fast-tier sentence names the weights that docs/fast-model.md's last run found meeting the target."""
+    doc = (ROOT / "docs" / "fast-model.md").read_text()
+    met = doc.split("in this run: met by ", 1)[1].split(".\n", 1)[0].split(", ")
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert f"in the committed run {' and '.join(f'`{w}`' for w in met)} {'does' if len(met) == 1 else 'do'}:" in readme
+    for w in met:
+        assert f"--model fpn_efficientnet_lite0 --weights {w}" in readme
+        petzoo.get_model_weights("fpn_efficientnet_lite0").verify(w)
