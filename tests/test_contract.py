@@ -465,11 +465,15 @@ def test_fast_model_target_verdict_names_each_part_that_fails():
     def weight(acc, px):
         return SimpleNamespace(meta={"_metrics": {"test": {"pixel_acc": acc}}, "image_size": px})
 
+    def verdict_of(w, ratios):
+        return fast_model.target_verdict(w, fast_model.target_misses(w, 128, ratios))
+
     fast = {("passes", "b1 speed x lraspp"): 1.5, ("passes", "b32 x lraspp"): 1.3, ("fused", "b32 x lraspp"): 1.2}
-    assert fast_model.target_verdict(weight(0.905013, 128), 128, fast) == "test 90.501 % at 128 px: target met"
-    assert fast_model.target_verdict(weight(0.90484, 128), 128, fast).endswith("(test 90.484 % < 90.5 %)")
+    assert fast_model.target_misses(weight(0.905013, 128), 128, fast) == []
+    assert verdict_of(weight(0.905013, 128), fast) == "test 90.501 % at 128 px: target met"
+    assert verdict_of(weight(0.90484, 128), fast).endswith("(test 90.484 % < 90.5 %)")
     slow = {**fast, ("fused", "b32 x lraspp"): 0.86}
-    verdict = fast_model.target_verdict(weight(0.9117, 192), 128, slow)
+    verdict = verdict_of(weight(0.9117, 192), slow)
     assert verdict.startswith("test 91.170 % at 192 px: target not met (")
     assert "its input is 192 px, not 128" in verdict and "fused b32 0.86x < 1.0x" in verdict
     assert "passes" not in verdict
